@@ -1,0 +1,171 @@
+/**
+ * Cluster aggregation: per-pod samples in, one cluster snapshot out
+ * (DESIGN.md "Semantics"). Pure apart from the explicit
+ * {@linkcode AggregatorState} the caller owns and passes in.
+ *
+ * Counter rules (Prometheus `increase()` semantics, per pod and series):
+ * a pod's first successful scrape is its baseline; a value lower than the
+ * previous one, or a changed `process_start_time_seconds`, is a restart and
+ * the increase is the new value; a series new on a baselined pod contributes
+ * its value; a failed scrape changes nothing; a departed pod drops its state.
+ *
+ * @module
+ */
+
+import { type MetricFamily, seriesKey } from "./expfmt.ts";
+import { METRICS, type MetricSpec } from "./catalog.ts";
+
+/** The family aws-node's Go client exposes with its process start time. */
+const START_TIME = "process_start_time_seconds";
+const QUANTILE = new Set(["quantile"]);
+
+interface SumCount {
+  sum: number;
+  count: number;
+}
+
+interface PodMemory {
+  startTime: number | undefined;
+  /** family → series key → last good value */
+  counters: Map<string, Map<string, number>>;
+  /** latency series without quantiles → last good sum and count */
+  latency: Map<string, SumCount>;
+}
+
+/** What the aggregator remembers between cycles: one entry per pod. */
+export class AggregatorState {
+  /** pod key → last good counter values */
+  readonly pods: Map<string, PodMemory> = new Map();
+}
+
+/** One successfully scraped and parsed pod. */
+export interface PodSample {
+  /** Stable pod key (namespace/name/uid). */
+  readonly pod: string;
+  /** The parsed exposition. */
+  readonly families: ReadonlyMap<string, MetricFamily>;
+}
+
+/** The cluster figures of one cycle. */
+export interface ClusterSnapshot {
+  /** CloudWatch metric name → cluster value, every row of {@linkcode METRICS}. */
+  readonly values: ReadonlyMap<string, number>;
+  /** Pods whose samples went into the figures. */
+  readonly podsScraped: number;
+  /** Pods that are baselines this cycle (their counters contribute nothing yet). */
+  readonly podsBaselined: number;
+}
+
+/**
+ * Folds one cycle's scrapes into the state and returns the cluster figures.
+ *
+ * @param state the memory carried between cycles; updated in place
+ * @param listed keys of every pod listed this cycle (scraped or not): state of pods not listed is dropped
+ * @param scraped the pods scraped and parsed successfully this cycle
+ * @returns the snapshot, or `null` when no pod was scraped (nothing is to be published)
+ */
+export function aggregate(
+  state: AggregatorState,
+  listed: Iterable<string>,
+  scraped: readonly PodSample[],
+): ClusterSnapshot | null {
+  const keep = new Set(listed);
+  for (const s of scraped) keep.add(s.pod);
+  for (const pod of [...state.pods.keys()]) {
+    if (!keep.has(pod)) state.pods.delete(pod);
+  }
+  if (scraped.length === 0) return null;
+
+  const values = new Map<string, number>(METRICS.map((m) => [m.cwName, 0]));
+  let latency = 0;
+  let baselined = 0;
+  for (const { pod, families } of scraped) {
+    const prev = state.pods.get(pod);
+    if (prev === undefined) baselined++;
+    const startTime = families.get(START_TIME)?.samples[0]?.value;
+    const restarted = prev !== undefined && startTime !== undefined &&
+      prev.startTime !== undefined && startTime !== prev.startTime;
+    const next: PodMemory = { startTime, counters: new Map(), latency: new Map() };
+    for (const spec of METRICS) {
+      const fam = families.get(spec.family);
+      if (spec.kind === "gauge") {
+        if (fam !== undefined) add(values, spec, sumOwn(fam));
+      } else if (spec.kind === "counter") {
+        if (fam === undefined) continue;
+        const before = restarted ? undefined : prev?.counters.get(spec.family);
+        const seen = new Map<string, number>();
+        let inc = 0;
+        for (const s of fam.samples) {
+          if (s.name !== fam.name || Number.isNaN(s.value)) continue;
+          const key = seriesKey(s.labels);
+          seen.set(key, s.value);
+          if (prev === undefined) continue; // baseline
+          inc += increase(before?.get(key), s.value, restarted);
+        }
+        next.counters.set(spec.family, seen);
+        add(values, spec, inc);
+      } else if (fam !== undefined) {
+        const before = restarted ? undefined : prev?.latency;
+        latency = Math.max(latency, latencyOf(fam, prev !== undefined, before, next.latency));
+      }
+    }
+    state.pods.set(pod, next);
+  }
+  values.set("awsAPILatency", latency);
+  return { values, podsScraped: scraped.length, podsBaselined: baselined };
+}
+
+function add(values: Map<string, number>, spec: MetricSpec, v: number): void {
+  values.set(spec.cwName, (values.get(spec.cwName) ?? 0) + v);
+}
+
+function sumOwn(fam: MetricFamily): number {
+  let total = 0;
+  for (const s of fam.samples) {
+    if (s.name === fam.name && Number.isFinite(s.value)) total += s.value;
+  }
+  return total;
+}
+
+/** Increase of one counter series since its last good value (undefined: new series). */
+function increase(before: number | undefined, now: number, restarted: boolean): number {
+  if (before === undefined || restarted) return now;
+  return now < before ? now : now - before;
+}
+
+/**
+ * The latency candidate of one pod: max finite p99 over series; for series
+ * exposed with no quantile lines at all, Δsum/Δcount where Δcount > 0.
+ */
+function latencyOf(
+  fam: MetricFamily,
+  baselined: boolean,
+  before: ReadonlyMap<string, SumCount> | undefined,
+  remember: Map<string, SumCount>,
+): number {
+  let best = 0;
+  const withQuantiles = new Set<string>();
+  const sums = new Map<string, number>();
+  const counts = new Map<string, number>();
+  for (const s of fam.samples) {
+    if (s.name === fam.name) {
+      withQuantiles.add(seriesKey(s.labels, QUANTILE));
+      if (s.labels["quantile"] !== undefined && Number(s.labels["quantile"]) === 0.99) {
+        if (Number.isFinite(s.value)) best = Math.max(best, s.value);
+      }
+    } else if (s.name === `${fam.name}_sum`) sums.set(seriesKey(s.labels), s.value);
+    else if (s.name === `${fam.name}_count`) counts.set(seriesKey(s.labels), s.value);
+  }
+  for (const [key, count] of counts) {
+    const sum = sums.get(key);
+    if (withQuantiles.has(key) || sum === undefined) continue;
+    remember.set(key, { sum, count });
+    if (!baselined) continue;
+    const prev = before?.get(key);
+    const reset = prev === undefined || count < prev.count;
+    const dCount = reset ? count : count - prev.count;
+    const dSum = reset ? sum : sum - prev.sum;
+    if (dCount > 0 && Number.isFinite(dSum)) best = Math.max(best, dSum / dCount);
+  }
+  return best;
+}

@@ -1,0 +1,96 @@
+/**
+ * AWS adapters for identity: IMDS through `@aws-sdk/ec2-metadata-service`
+ * (IMDSv2 tokens, short timeouts, no retries) and EC2 DescribeTags.
+ *
+ * @module
+ */
+
+import { MetadataService } from "@aws-sdk/ec2-metadata-service";
+import { type Imds, ImdsUnavailable, type TagReader } from "./identity.ts";
+
+/** IMDS client options. */
+export interface ImdsOptions {
+  /** Endpoint override; otherwise the SDK's (`AWS_EC2_METADATA_SERVICE_ENDPOINT` included). */
+  readonly endpoint?: string;
+  /** Milliseconds one request may take (token and GET each). @default 1000 */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * An IMDSv2 client that gives up fast: a blocked IMDS (hop limit 1 for pods
+ * without host networking) fails in about `timeoutMs`.
+ *
+ * @param opts endpoint and timeout
+ * @returns the client
+ */
+export function sdkImds(opts: ImdsOptions = {}): Imds {
+  const timeoutMs = opts.timeoutMs ?? 1000;
+  const svcOpts: ConstructorParameters<typeof MetadataService>[0] = {
+    httpOptions: { timeout: timeoutMs },
+    retries: 0,
+    ec2MetadataV1Disabled: true,
+  };
+  if (opts.endpoint !== undefined) svcOpts.endpoint = opts.endpoint;
+  const svc = new MetadataService(svcOpts);
+  return {
+    async get(path: string): Promise<string | undefined> {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new ImdsUnavailable(`no answer within ${2 * timeoutMs} ms`)),
+          2 * timeoutMs,
+        );
+      });
+      try {
+        return await Promise.race([svc.request(`/latest/meta-data/${path}`, {}), deadline]);
+      } catch (e) {
+        if (e instanceof ImdsUnavailable) throw e;
+        const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata
+          ?.httpStatusCode;
+        if (status === 404) return undefined;
+        const msg = e instanceof Error ? e.message : String(e);
+        throw new ImdsUnavailable(
+          msg.replace(/^Error making request to the metadata service: /, ""),
+        );
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+/**
+ * EC2 DescribeTags through `@aws-sdk/client-ec2` (loaded only when needed:
+ * it is large). Honours `AWS_ENDPOINT_URL_EC2` through the SDK.
+ *
+ * @param region the region
+ * @param endpoint endpoint override (tests)
+ * @returns the reader
+ */
+export function sdkTagReader(region: string, endpoint?: string): TagReader {
+  return {
+    async describeTags(instanceId: string, keys: readonly string[]) {
+      const { EC2Client, DescribeTagsCommand } = await import("@aws-sdk/client-ec2");
+      const client = new EC2Client(
+        endpoint === undefined ? { region, maxAttempts: 2 } : { region, endpoint, maxAttempts: 2 },
+      );
+      try {
+        const out = await client.send(
+          new DescribeTagsCommand({
+            Filters: [
+              { Name: "resource-id", Values: [instanceId] },
+              { Name: "key", Values: [...keys] },
+            ],
+          }),
+        );
+        const tags = new Map<string, string>();
+        for (const t of out.Tags ?? []) {
+          if (t.Key !== undefined && t.Value !== undefined) tags.set(t.Key, t.Value);
+        }
+        return tags;
+      } finally {
+        client.destroy();
+      }
+    },
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * Publishers: the CloudWatch SDK client, and the `--dry-run` printer that
+ * writes each request as one JSON line.
+ *
+ * @module
+ */
+
+import {
+  CloudWatchClient,
+  type CloudWatchClientConfig,
+  PutMetricDataCommand,
+} from "@aws-sdk/client-cloudwatch";
+import type { Publisher, PutRequest } from "./publish.ts";
+
+/** How to reach CloudWatch. */
+export interface CloudWatchOptions {
+  /** Region. */
+  readonly region: string;
+  /** Endpoint override (tests); otherwise the SDK's own (`AWS_ENDPOINT_URL_CLOUDWATCH` included). */
+  readonly endpoint?: string;
+  /** Credentials override (tests); otherwise the SDK's default chain. */
+  readonly credentials?: CloudWatchClientConfig["credentials"];
+  /** Attempts per request, retries with backoff and jitter included. @default 3 */
+  readonly maxAttempts?: number;
+  /** Milliseconds one HTTP attempt may take. @default 10000 */
+  readonly requestTimeoutMs?: number;
+}
+
+/**
+ * Builds the CloudWatch client (standard retry mode: exponential backoff with
+ * full jitter for throttling, 5xx and transient network errors).
+ *
+ * @param opts region and overrides
+ * @returns the client
+ */
+export function cloudWatchClient(opts: CloudWatchOptions): CloudWatchClient {
+  const config: CloudWatchClientConfig = {
+    region: opts.region,
+    maxAttempts: opts.maxAttempts ?? 3,
+    retryMode: "standard",
+    requestHandler: {
+      requestTimeout: opts.requestTimeoutMs ?? 10_000,
+      connectionTimeout: 3_000,
+    },
+  };
+  if (opts.endpoint !== undefined) config.endpoint = opts.endpoint;
+  if (opts.credentials !== undefined) config.credentials = opts.credentials;
+  return new CloudWatchClient(config);
+}
+
+/** Publishes through the SDK. */
+export class CloudWatchPublisher implements Publisher {
+  readonly #client: CloudWatchClient;
+
+  /**
+   * @param client the SDK client
+   */
+  constructor(client: CloudWatchClient) {
+    this.#client = client;
+  }
+
+  async put(request: PutRequest, signal: AbortSignal): Promise<void> {
+    await this.#client.send(
+      new PutMetricDataCommand({
+        Namespace: request.Namespace,
+        MetricData: request.MetricData.map((d) => ({
+          MetricName: d.MetricName,
+          Dimensions: d.Dimensions.map((x) => ({ Name: x.Name, Value: x.Value })),
+          Timestamp: d.Timestamp,
+          Value: d.Value,
+          Unit: d.Unit,
+        })),
+      }),
+      { abortSignal: signal },
+    );
+  }
+}
+
+/** `--dry-run`: prints each request as one JSON line instead of sending it. */
+export class DryRunPublisher implements Publisher {
+  readonly #write: (line: string) => void;
+
+  /**
+   * @param write receives each line (main.ts passes a stdout writer)
+   */
+  constructor(write: (line: string) => void) {
+    this.#write = write;
+  }
+
+  put(request: PutRequest): Promise<void> {
+    this.#write(JSON.stringify(request));
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Runtime facts derived from the environment (pure: `main.ts` passes the
+ * environment and a file-exists check in).
+ *
+ * @module
+ */
+
+import { parseBool } from "./config.ts";
+
+/** The service-account token kubelet mounts into a pod. */
+export const SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
+/** Facts read from the environment. */
+export interface EnvFacts {
+  /** Running in a pod. */
+  readonly inCluster: boolean;
+  /** `~/.kube/config`, when HOME is set. */
+  readonly homeKubeconfig: string | undefined;
+  /** The AWS shared config file. */
+  readonly awsConfigFile: string | undefined;
+  /** IMDS turned off by `AWS_EC2_METADATA_DISABLED`. */
+  readonly imdsDisabled: boolean;
+}
+
+/**
+ * @param env the process environment
+ * @param exists file-exists check
+ * @returns the facts
+ * @throws {import("./config.ts").ConfigError} on a bad `AWS_EC2_METADATA_DISABLED`
+ */
+export function runtimeFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  exists: (path: string) => boolean,
+): EnvFacts {
+  const home = env["HOME"] || undefined;
+  const disabled = env["AWS_EC2_METADATA_DISABLED"]?.trim();
+  return {
+    inCluster: (env["KUBERNETES_SERVICE_HOST"] ?? "") !== "" && exists(SERVICE_ACCOUNT_TOKEN),
+    homeKubeconfig: home === undefined ? undefined : `${home}/.kube/config`,
+    awsConfigFile: env["AWS_CONFIG_FILE"] ||
+      (home === undefined ? undefined : `${home}/.aws/config`),
+    imdsDisabled: disabled ? parseBool("AWS_EC2_METADATA_DISABLED", disabled) : false,
+  };
+}

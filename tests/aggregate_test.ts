@@ -1,0 +1,194 @@
+import { assert, assertEquals } from "./support/assert.ts";
+import { aggregate, AggregatorState, type ClusterSnapshot } from "../lib/aggregate.ts";
+import { METRICS } from "../lib/catalog.ts";
+import { parseExposition } from "../lib/expfmt.ts";
+
+const fixture = (name: string) =>
+  Deno.readTextFileSync(new URL(`./fixtures/${name}`, import.meta.url));
+
+/** One cycle: pods listed, and the text of those scraped. */
+function step(
+  state: AggregatorState,
+  listed: string[],
+  scraped: Record<string, string>,
+): ClusterSnapshot | null {
+  return aggregate(
+    state,
+    listed,
+    Object.entries(scraped).map(([pod, text]) => ({ pod, families: parseExposition(text) })),
+  );
+}
+
+function v(s: ClusterSnapshot | null, name: string): number {
+  assert(s !== null, "expected a snapshot");
+  const x = s.values.get(name);
+  assert(x !== undefined, `${name} missing`);
+  return x;
+}
+
+const counter = (name: string, series: Record<string, number>, start?: number) => {
+  const lines = [`# TYPE ${name} counter`];
+  for (const [labels, value] of Object.entries(series)) lines.push(`${name}${labels} ${value}`);
+  if (start !== undefined) {
+    lines.push("# TYPE process_start_time_seconds gauge", `process_start_time_seconds ${start}`);
+  }
+  return lines.join("\n") + "\n";
+};
+const adds = (n: number, start?: number) => counter("awscni_add_ip_req_count", { "": n }, start);
+
+Deno.test("every one of the 21 metrics is in every snapshot, 0 where no pod had the family", () => {
+  assertEquals(METRICS.length, 21);
+  const s = step(new AggregatorState(), ["a"], { a: "# TYPE other gauge\nother 1\n" });
+  assert(s !== null);
+  assertEquals([...s.values.keys()], METRICS.map((m) => m.cwName));
+  assert([...s.values.values()].every((x) => x === 0));
+});
+
+Deno.test("gauges sum over pods and series: the two fixtures", () => {
+  const state = new AggregatorState();
+  const s = step(state, ["v1", "pd"], {
+    v1: fixture("aws-node-v1.data"),
+    pd: fixture("aws-node-prefix-delegation.data"),
+  });
+  assertEquals(v(s, "assignIPAddresses"), 2);
+  assertEquals(v(s, "totalIPAddresses"), 26);
+  assertEquals(v(s, "totalIPv4Prefixes"), 1);
+  assertEquals(v(s, "totalAssignedIPv4sPerCidr"), 1);
+  assertEquals(v(s, "eniAllocated"), 4);
+  assertEquals(v(s, "eniMaxAvailable"), 6);
+  assertEquals(v(s, "maxIPAddresses"), 30);
+  assertEquals(v(s, "ipamdActionInProgress"), 0);
+  // first scrape of both pods is their baseline: counters contribute nothing
+  for (const c of ["addReqCount", "delReqCount", "awsAPIErr", "ec2ApiReqCount"]) {
+    assertEquals(v(s, c), 0, c);
+  }
+  // p99 of GetMetadata is 1 on both; every other quantile is NaN
+  assertEquals(v(s, "awsAPILatency"), 1);
+  assertEquals(s?.podsScraped, 2);
+  assertEquals(s?.podsBaselined, 2);
+});
+
+Deno.test("counters: sum of each pod's increase (not the Go tool's cluster-sum delta)", () => {
+  const state = new AggregatorState();
+  step(state, ["a", "b"], { a: adds(100), b: adds(50) });
+  const s = step(state, ["a", "b"], { a: adds(110), b: adds(55) });
+  assertEquals(v(s, "addReqCount"), 15);
+  // b restarts (55 -> 3) while a grows by 5: 5 + 3, never negative
+  const s3 = step(state, ["a", "b"], { a: adds(115), b: adds(3) });
+  assertEquals(v(s3, "addReqCount"), 8);
+});
+
+Deno.test("counters: fixture v1 series summed per family after one increase", () => {
+  const state = new AggregatorState();
+  const t1 = fixture("aws-node-v1.data");
+  step(state, ["a"], { a: t1 });
+  const t2 = t1
+    .replace("awscni_add_ip_req_count 100", "awscni_add_ip_req_count 107")
+    .replace('{reason="PodDeleted"} 106', '{reason="PodDeleted"} 110')
+    .replace('{fn="DescribeNetworkInterfaces"} 13', '{fn="DescribeNetworkInterfaces"} 20')
+    .replace('error="InvalidParameterValue"} 14', 'error="InvalidParameterValue"} 15');
+  const s = step(state, ["a"], { a: t2 });
+  assertEquals(v(s, "addReqCount"), 7);
+  assertEquals(v(s, "delReqCount"), 4);
+  assertEquals(v(s, "ec2ApiReqCount"), 7);
+  assertEquals(v(s, "awsAPIErr"), 1);
+  assertEquals(v(s, "ipamdErr"), 0);
+});
+
+Deno.test("counters: a changed process start time is a restart even if the value grew", () => {
+  const state = new AggregatorState();
+  step(state, ["a"], { a: adds(100, 1000) });
+  assertEquals(v(step(state, ["a"], { a: adds(130, 1000) }), "addReqCount"), 30);
+  // restarted at t=2000 and already counted past the old value
+  assertEquals(v(step(state, ["a"], { a: adds(150, 2000) }), "addReqCount"), 150);
+  assertEquals(v(step(state, ["a"], { a: adds(151, 2000) }), "addReqCount"), 1);
+});
+
+Deno.test("counters: a series new on a baselined pod contributes its value", () => {
+  const state = new AggregatorState();
+  const del = (series: Record<string, number>) => counter("awscni_del_ip_req_count", series);
+  step(state, ["a"], { a: del({ '{reason="PodDeleted"}': 10 }) });
+  const s = step(state, ["a"], {
+    a: del({ '{reason="PodDeleted"}': 12, '{reason="SetupNSFailed"}': 4 }),
+  });
+  assertEquals(v(s, "delReqCount"), 6);
+  // a family absent at baseline that appears later counts whole too
+  const s2 = step(state, ["a"], {
+    a: del({ '{reason="PodDeleted"}': 12, '{reason="SetupNSFailed"}': 4 }) +
+      counter("awscni_ipamd_error_count", { "": 3 }),
+  });
+  assertEquals(v(s2, "ipamdErr"), 3);
+  assertEquals(v(s2, "delReqCount"), 0);
+});
+
+Deno.test("counters: a failed scrape changes nothing; the next diffs against the last good value", () => {
+  const state = new AggregatorState();
+  step(state, ["a", "b"], { a: adds(100), b: adds(10) });
+  // a is listed but its scrape failed
+  const s2 = step(state, ["a", "b"], { b: adds(12) });
+  assertEquals(v(s2, "addReqCount"), 2);
+  const s3 = step(state, ["a", "b"], { a: adds(130), b: adds(12) });
+  assertEquals(v(s3, "addReqCount"), 30);
+});
+
+Deno.test("counters: a departed pod drops its state; a pod joining is a baseline", () => {
+  const state = new AggregatorState();
+  step(state, ["a", "b"], { a: adds(100), b: adds(10) });
+  const s2 = step(state, ["b", "c"], { b: adds(15), c: adds(500) });
+  assertEquals(v(s2, "addReqCount"), 5);
+  assertEquals(s2?.podsBaselined, 1);
+  assertEquals([...state.pods.keys()].sort(), ["b", "c"]);
+  // a returns under the same key: a fresh baseline, nothing counted
+  const s3 = step(state, ["a", "b", "c"], { a: adds(120), b: adds(15), c: adds(501) });
+  assertEquals(v(s3, "addReqCount"), 1);
+});
+
+Deno.test("a cycle with no pod scraped yields nothing, and keeps listed pods' state", () => {
+  const state = new AggregatorState();
+  step(state, ["a"], { a: adds(100) });
+  assertEquals(step(state, ["a"], {}), null);
+  assertEquals(v(step(state, ["a"], { a: adds(104) }), "addReqCount"), 4);
+});
+
+const summary = (lines: string[]) =>
+  ["# TYPE awscni_aws_api_latency_ms summary", ...lines].join("\n") + "\n";
+
+Deno.test("awsAPILatency: max p99 over pods and series, NaN ignored", () => {
+  const state = new AggregatorState();
+  const a = summary([
+    'awscni_aws_api_latency_ms{api="A",quantile="0.5"} 3',
+    'awscni_aws_api_latency_ms{api="A",quantile="0.99"} 40',
+    'awscni_aws_api_latency_ms{api="B",quantile="0.99"} NaN',
+    'awscni_aws_api_latency_ms_sum{api="A"} 100',
+    'awscni_aws_api_latency_ms_count{api="A"} 10',
+  ]);
+  const b = summary([
+    'awscni_aws_api_latency_ms{api="A",quantile="0.99"} 55.5',
+    'awscni_aws_api_latency_ms_sum{api="A"} 100000',
+    'awscni_aws_api_latency_ms_count{api="A"} 1',
+  ]);
+  assertEquals(v(step(state, ["a", "b"], { a, b }), "awsAPILatency"), 55.5);
+  const allNaN = summary(['awscni_aws_api_latency_ms{api="A",quantile="0.99"} NaN']);
+  assertEquals(v(step(new AggregatorState(), ["a"], { a: allNaN }), "awsAPILatency"), 0);
+});
+
+Deno.test("awsAPILatency: series without quantiles use the interval mean", () => {
+  const state = new AggregatorState();
+  const s = (sum: number, count: number, api = "X") =>
+    `awscni_aws_api_latency_ms_sum{api="${api}"} ${sum}\n` +
+    `awscni_aws_api_latency_ms_count{api="${api}"} ${count}\n`;
+  const t = (body: string) => summary([body.trimEnd()]);
+  // baseline: no interval yet
+  assertEquals(v(step(state, ["a"], { a: t(s(1000, 10)) }), "awsAPILatency"), 0);
+  // 4 calls took 100 ms in all: 25 ms mean
+  assertEquals(v(step(state, ["a"], { a: t(s(1100, 14)) }), "awsAPILatency"), 25);
+  // no calls this interval: nothing qualifies
+  assertEquals(v(step(state, ["a"], { a: t(s(1100, 14)) }), "awsAPILatency"), 0);
+  // restart: the new totals are the interval (60 / 2)
+  assertEquals(v(step(state, ["a"], { a: t(s(60, 2)) }), "awsAPILatency"), 30);
+  // a new series on a baselined pod counts whole; the max wins
+  assertEquals(
+    v(step(state, ["a"], { a: t(s(70, 3) + s(90, 1, "Y")) }), "awsAPILatency"),
+    90,
+  );
+});

@@ -1,0 +1,266 @@
+import { assert, assertEquals, assertThrows } from "./support/assert.ts";
+import { type Config, ConfigError, helpText, OPTIONS, parseConfig } from "../lib/config.ts";
+import { runtimeFromEnv } from "../lib/runtime.ts";
+
+function run(args: string[], env: Record<string, string> = {}, tty = false): Config {
+  const r = parseConfig(args, env, tty);
+  assert(r.kind === "run");
+  return r.config;
+}
+
+Deno.test("defaults match the existing contract", () => {
+  const c = run([]);
+  assertEquals(c.command, "collect");
+  assertEquals(c.kubeconfig, []);
+  assertEquals(c.context, undefined);
+  assertEquals(c.namespace, "kube-system");
+  assertEquals(c.selector, "k8s-app=aws-node");
+  assertEquals(c.metricsPort, 61678);
+  assertEquals(c.cloudwatch, true);
+  assertEquals(c.prometheus, false);
+  assertEquals(c.intervalSeconds, 30);
+  assertEquals(c.clusterId, undefined);
+  assertEquals(c.region, undefined);
+  assertEquals(c.scrapeConcurrency, 32);
+  assertEquals(c.scrapeTimeoutSeconds, 10);
+  assertEquals(c.once, false);
+  assertEquals(c.dryRun, false);
+  assertEquals(c.logLevel, "info");
+  assertEquals(c.logFormat, "json");
+  assertEquals(c.listen, { hostname: "0.0.0.0", port: 61681 });
+  assertEquals(c.bufferMaxDatums, 60480);
+  assert(Object.isFrozen(c));
+});
+
+Deno.test("log format defaults to text on a terminal", () => {
+  assertEquals(run([], {}, true).logFormat, "text");
+  assertEquals(run(["--log-format", "JSON"], {}, true).logFormat, "json");
+});
+
+Deno.test("environment variables are read", () => {
+  const c = run([], {
+    USE_CLOUDWATCH: "No",
+    USE_PROMETHEUS: "YES",
+    METRIC_UPDATE_INTERVAL: "60",
+    AWS_CLUSTER_ID: "prod-1",
+    AWS_REGION: "eu-west-1",
+    AWS_VPC_K8S_CNI_LOGLEVEL: "DEBUG",
+    KUBECONFIG: "/a:/b",
+    AWS_PROFILE: "dev",
+  });
+  assertEquals(c.cloudwatch, false);
+  assertEquals(c.prometheus, true);
+  assertEquals(c.intervalSeconds, 60);
+  assertEquals(c.clusterId, { value: "prod-1", source: "AWS_CLUSTER_ID" });
+  assertEquals(c.region, { value: "eu-west-1", source: "AWS_REGION" });
+  assertEquals(c.logLevel, "debug");
+  assertEquals(c.kubeconfig, ["/a", "/b"]);
+  assertEquals(c.profile, "dev");
+});
+
+Deno.test("AWS_DEFAULT_REGION is used after AWS_REGION; empty variables are unset", () => {
+  assertEquals(run([], { AWS_DEFAULT_REGION: "us-west-2" }).region, {
+    value: "us-west-2",
+    source: "AWS_DEFAULT_REGION",
+  });
+  assertEquals(run([], { AWS_REGION: "x-1", AWS_DEFAULT_REGION: "y-2" }).region?.value, "x-1");
+  assertEquals(run([], { AWS_CLUSTER_ID: "", USE_CLOUDWATCH: " " }).clusterId, undefined);
+  assertEquals(run([], { USE_CLOUDWATCH: "" }).cloudwatch, true);
+});
+
+Deno.test("a flag beats its variable", () => {
+  const env = {
+    USE_CLOUDWATCH: "true",
+    USE_PROMETHEUS: "false",
+    METRIC_UPDATE_INTERVAL: "60",
+    AWS_CLUSTER_ID: "env-id",
+    AWS_REGION: "env-region",
+    AWS_VPC_K8S_CNI_LOGLEVEL: "error",
+    KUBECONFIG: "/env",
+    AWS_PROFILE: "env-profile",
+  };
+  const c = run([
+    "--no-cloudwatch",
+    "--prometheus",
+    "--interval=5",
+    "--cluster-id",
+    "flag-id",
+    "--region",
+    "flag-region",
+    "--log-level",
+    "warn",
+    "--kubeconfig",
+    "/flag",
+    "--profile",
+    "flag-profile",
+  ], env);
+  assertEquals(c.cloudwatch, false);
+  assertEquals(c.prometheus, true);
+  assertEquals(c.intervalSeconds, 5);
+  assertEquals(c.clusterId, { value: "flag-id", source: "--cluster-id" });
+  assertEquals(c.region, { value: "flag-region", source: "--region" });
+  assertEquals(c.logLevel, "warning");
+  assertEquals(c.kubeconfig, ["/flag"]);
+  assertEquals(c.profile, "flag-profile");
+  assertEquals(run(["--cloudwatch"], { USE_CLOUDWATCH: "false" }).cloudwatch, true);
+});
+
+Deno.test("every flag parses", () => {
+  const c = run([
+    "--context=ctx",
+    "--namespace=ns",
+    "--selector=app=x",
+    "--metrics-port=9000",
+    "--scrape-concurrency=4",
+    "--scrape-timeout=2.5",
+    "--once",
+    "--dry-run",
+    "--log-format=text",
+    "--listen=127.0.0.1:9999",
+    "--buffer-max-datums=100",
+    "--interval=0.5",
+  ]);
+  assertEquals(c.context, "ctx");
+  assertEquals(c.namespace, "ns");
+  assertEquals(c.selector, "app=x");
+  assertEquals(c.metricsPort, 9000);
+  assertEquals(c.scrapeConcurrency, 4);
+  assertEquals(c.scrapeTimeoutSeconds, 2.5);
+  assertEquals(c.once, true);
+  assertEquals(c.dryRun, true);
+  assertEquals(c.logFormat, "text");
+  assertEquals(c.listen, { hostname: "127.0.0.1", port: 9999 });
+  assertEquals(c.bufferMaxDatums, 100);
+  assertEquals(c.intervalSeconds, 0.5);
+  assertEquals(run(["--listen=[::1]:81"]).listen, { hostname: "::1", port: 81 });
+});
+
+Deno.test("dashboard subcommand and its flags", () => {
+  const c = run([
+    "dashboard",
+    "--name=mine",
+    "--alarms",
+    "--ip-utilization-threshold=80",
+    "--alarm-topic-arn=arn:aws:sns:us-east-1:123456789012:t",
+  ]);
+  assertEquals(c.command, "dashboard");
+  assertEquals(c.dashboardName, "mine");
+  assertEquals(c.alarms, true);
+  assertEquals(c.ipUtilizationThreshold, 80);
+  assertEquals(c.alarmTopicArn, "arn:aws:sns:us-east-1:123456789012:t");
+});
+
+Deno.test("help and version", () => {
+  assertEquals(parseConfig(["--help"], {}).kind, "help");
+  assertEquals(parseConfig(["--version"], {}).kind, "version");
+  const text = helpText("1.2.3");
+  for (const o of OPTIONS) assert(text.includes(`--${o.flag}`), o.flag);
+  for (const env of ["USE_CLOUDWATCH", "METRIC_UPDATE_INTERVAL", "AWS_CLUSTER_ID", "AWS_REGION"]) {
+    assert(text.includes(env), env);
+  }
+});
+
+const errors: [string, string[], Record<string, string>, string][] = [
+  ["interval zero", ["--interval", "0"], {}, '"--interval" must be > 0: got 0'],
+  ["interval text", ["--interval=abc"], {}, '"--interval" must be a number: got "abc"'],
+  ["interval negative", ["--interval=-5"], {}, '"--interval" must be a number: got "-5"'],
+  [
+    "interval env",
+    [],
+    { METRIC_UPDATE_INTERVAL: "30s" },
+    'METRIC_UPDATE_INTERVAL must be a number: got "30s"',
+  ],
+  [
+    "bool env",
+    [],
+    { USE_CLOUDWATCH: "maybe" },
+    'USE_CLOUDWATCH must be true, false, yes or no: got "maybe"',
+  ],
+  [
+    "prometheus env",
+    [],
+    { USE_PROMETHEUS: "1" },
+    'USE_PROMETHEUS must be true, false, yes or no: got "1"',
+  ],
+  [
+    "log level env",
+    [],
+    { AWS_VPC_K8S_CNI_LOGLEVEL: "loud" },
+    'AWS_VPC_K8S_CNI_LOGLEVEL must be one of trace, debug, info, warn, error, fatal: got "loud"',
+  ],
+  [
+    "log level flag",
+    ["--log-level=x"],
+    {},
+    '"--log-level" must be one of trace, debug, info, warn, error, fatal: got "x"',
+  ],
+  ["log format", ["--log-format=xml"], {}, '"--log-format" must be json or text: got "xml"'],
+  ["port range", ["--metrics-port=70000"], {}, '"--metrics-port" must be <= 65535: got 70000'],
+  [
+    "concurrency fraction",
+    ["--scrape-concurrency=1.5"],
+    {},
+    '"--scrape-concurrency" must be a whole number: got "1.5"',
+  ],
+  ["timeout zero", ["--scrape-timeout=0"], {}, '"--scrape-timeout" must be > 0: got 0'],
+  ["buffer", ["--buffer-max-datums=0"], {}, '"--buffer-max-datums" must be > 0: got 0'],
+  [
+    "listen",
+    ["--listen=61681"],
+    {},
+    '"--listen" must be [host]:port with a port from 0 to 65535: got "61681"',
+  ],
+  ["unknown flag", ["--bogus"], {}, 'unknown flag "--bogus": see --help'],
+  ["missing value", ["--interval"], {}, '"--interval" needs a value: got none'],
+  ["empty value", ["--region="], {}, '"--region" needs a value: got ""'],
+  [
+    "unknown command",
+    ["publish"],
+    {},
+    'unknown command "publish": expected "collect" or "dashboard"',
+  ],
+  ["extra argument", ["collect", "x"], {}, 'unexpected argument "x"'],
+  [
+    "threshold",
+    ["dashboard", "--ip-utilization-threshold=150"],
+    {},
+    '"--ip-utilization-threshold" must be <= 100: got 150',
+  ],
+];
+
+for (const [name, args, env, message] of errors) {
+  Deno.test(`config error: ${name}`, () => {
+    const e = assertThrows(() => parseConfig(args, env), ConfigError);
+    assertEquals(e.message, message);
+  });
+}
+
+Deno.test("runtime facts from the environment", () => {
+  const none = runtimeFromEnv({}, () => false);
+  assertEquals(none, {
+    inCluster: false,
+    homeKubeconfig: undefined,
+    awsConfigFile: undefined,
+    imdsDisabled: false,
+  });
+  const pod = runtimeFromEnv(
+    { KUBERNETES_SERVICE_HOST: "10.0.0.1", HOME: "/home/u", AWS_EC2_METADATA_DISABLED: "true" },
+    () => true,
+  );
+  assertEquals(pod, {
+    inCluster: true,
+    homeKubeconfig: "/home/u/.kube/config",
+    awsConfigFile: "/home/u/.aws/config",
+    imdsDisabled: true,
+  });
+  assertEquals(
+    runtimeFromEnv({ KUBERNETES_SERVICE_HOST: "x" }, () => false).inCluster,
+    false,
+  );
+  assertEquals(runtimeFromEnv({ AWS_CONFIG_FILE: "/c" }, () => false).awsConfigFile, "/c");
+  const e = assertThrows(
+    () => runtimeFromEnv({ AWS_EC2_METADATA_DISABLED: "sure" }, () => false),
+    ConfigError,
+  );
+  assertEquals(e.message, 'AWS_EC2_METADATA_DISABLED must be true, false, yes or no: got "sure"');
+});

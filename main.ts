@@ -18,8 +18,10 @@ import { runtimeFromEnv } from "./lib/runtime.ts";
 async function main(): Promise<number> {
   const env = Deno.env.toObject();
   let parsed;
+  let facts;
   try {
     parsed = parseConfig(Deno.args, env, Deno.stderr.isTerminal());
+    facts = runtimeFromEnv(env, existsSync);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     console.error(`cni-metrics-helper: ${e.message}`);
@@ -37,7 +39,7 @@ async function main(): Promise<number> {
   const stop = new AbortController();
   for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(sig, () => stop.abort());
   return await runApp(config, {
-    ...runtimeFromEnv(env, (path) => existsSync(path)),
+    ...facts,
     version: denoJson.version,
     writeStdout: (line) => Deno.stdout.writeSync(encoder.encode(`${line}\n`)),
     shutdown: stop.signal,

@@ -203,6 +203,9 @@ export class Collector {
     try {
       body = await this.#deps.scraper.scrape(target, signal);
     } catch (e) {
+      if (e instanceof ScrapeError && e.kind === "timeout") {
+        return new ScrapeError("timeout", `timed out after ${this.#opts.scrapeTimeoutSeconds} s`);
+      }
       return e instanceof ScrapeError ? e : new ScrapeError("network", errorText(e));
     }
     try {

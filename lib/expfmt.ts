@@ -405,18 +405,18 @@ function parseSampleLine(line: string, lineNo: number): Sample {
   if (rest.length === 0) {
     throw new ExpositionParseError(lineNo, `metric ${name} has no value`);
   }
-  if (rest.length > 2) {
-    throw new ExpositionParseError(
-      lineNo,
-      `unexpected text ${JSON.stringify(rest.slice(2).join(" "))} after the value of ${name}`,
-    );
-  }
   const valueText = rest[0] as string;
   const value = parseFloatToken(valueText);
   if (value === undefined) {
     throw new ExpositionParseError(
       lineNo,
       `invalid value ${JSON.stringify(valueText)} for metric ${name}`,
+    );
+  }
+  if (rest.length > 2) {
+    throw new ExpositionParseError(
+      lineNo,
+      `unexpected text ${JSON.stringify(rest.slice(2).join(" "))} after the value of ${name}`,
     );
   }
   const tsText = rest[1];

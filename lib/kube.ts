@@ -8,6 +8,7 @@
  */
 
 import * as k8s from "@kubernetes/client-node";
+import { Buffer } from "node:buffer";
 
 /** A pod to scrape. */
 export interface Target {
@@ -209,6 +210,7 @@ class KubeAdapter implements KubeClient {
   #opts: KubeOptions;
   #api: k8s.CoreV1Api;
   #headers: Record<string, string> = {};
+  #listSignal: AbortSignal | undefined;
 
   constructor(
     kc: k8s.KubeConfig,
@@ -222,7 +224,34 @@ class KubeAdapter implements KubeClient {
     this.#server = server;
     this.#http = http;
     this.#opts = opts;
-    this.#api = kc.makeApiClient(k8s.CoreV1Api);
+    // client-node builds the requests, applies the kubeconfig's auth and
+    // parses the answers; the transport is our one keep-alive Deno client.
+    // (client-node's own undici transport negotiates HTTP/2 through
+    // node:http2, which aborted the whole Deno process on a server GOAWAY.)
+    this.#api = new k8s.CoreV1Api(k8s.createConfiguration({
+      baseServer: new k8s.ServerConfiguration(server, {}),
+      authMethods: { default: kc },
+      httpApi: k8s.wrapHttpLibrary({ send: (req) => this.#send(req) }),
+    }));
+  }
+
+  async #send(req: k8s.RequestContext): Promise<k8s.ResponseContext> {
+    const body = req.getBody();
+    const res = await fetch(req.getUrl(), {
+      method: req.getHttpMethod().toString(),
+      headers: req.getHeaders(),
+      body: body === undefined ? null : body as BodyInit,
+      signal: this.#listSignal ?? null,
+      client: this.#http,
+    });
+    const headers: Record<string, string> = {};
+    res.headers.forEach((v, k) => headers[k] = v);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    return new k8s.ResponseContext(res.status, headers, {
+      text: () => Promise.resolve(new TextDecoder().decode(bytes)),
+      binary: () => Promise.resolve(Buffer.from(bytes)),
+      stream: () => new Blob([bytes]).stream() as never,
+    });
   }
 
   async list(signal: AbortSignal): Promise<Target[]> {
@@ -238,6 +267,7 @@ class KubeAdapter implements KubeClient {
       if (cont !== undefined) req._continue = cont;
       let page: k8s.V1PodList;
       try {
+        this.#listSignal = signal;
         page = await abortable(this.#api.listNamespacedPod(req), signal);
       } catch (e) {
         throw new KubeError(

@@ -8,12 +8,12 @@ import nodeAssert from "node:assert/strict";
 
 /** Throws unless `cond` is truthy. */
 export function assert(cond: unknown, message?: string): asserts cond {
-  nodeAssert.ok(cond, message);
+  nodeAssert.ok(cond, message ?? "assertion failed");
 }
 
 /** Deep strict equality. */
 export function assertEquals<T>(actual: T, expected: T, message?: string): void {
-  nodeAssert.deepStrictEqual(actual, expected, message);
+  nodeAssert.deepStrictEqual(actual, expected, message ?? "values differ");
 }
 
 /** Runs `fn`, expects it to throw an instance of `type`, returns the error. */

@@ -59,7 +59,7 @@ export class FakeApiServer {
    * @returns the running server
    */
   static start(token = "test-token-do-not-log"): FakeApiServer {
-    let self: FakeApiServer | undefined;
+    const box: { self?: FakeApiServer } = {};
     const server = Deno.serve(
       {
         hostname: "127.0.0.1",
@@ -68,10 +68,10 @@ export class FakeApiServer {
         key: certFile("server.key"),
         onListen: () => {},
       },
-      (req) => (self as FakeApiServer).#handle(req),
+      (req) => (box.self as FakeApiServer).#handle(req),
     );
-    self = new FakeApiServer(server, token);
-    return self;
+    box.self = new FakeApiServer(server, token);
+    return box.self;
   }
 
   /** `https://127.0.0.1:<port>` */

@@ -68,13 +68,13 @@ export class FakeCloudWatch {
 
   /** Starts on 127.0.0.1, a free port. */
   static start(): FakeCloudWatch {
-    let self: FakeCloudWatch | undefined;
+    const box: { self?: FakeCloudWatch } = {};
     const server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-      (req) => (self as FakeCloudWatch).#handle(req),
+      (req) => (box.self as FakeCloudWatch).#handle(req),
     );
-    self = new FakeCloudWatch(server);
-    return self;
+    box.self = new FakeCloudWatch(server);
+    return box.self;
   }
 
   /** `http://127.0.0.1:<port>` */

@@ -1,0 +1,149 @@
+/**
+ * main.ts as a process, with the `start` task's permission flags: exit
+ * codes, messages, SIGTERM flush, `--once`, `--dry-run`.
+ */
+
+import { assert, assertEquals } from "./support/assert.ts";
+import { byTimestamp, passThrough, readLines, spawnHelper, World } from "./support/harness.ts";
+import { awsNodeText, freshNode } from "./support/sim.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+async function runToEnd(args: string[], env: Record<string, string>) {
+  const out = await spawnHelper(args, env).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+Deno.test("--help and --version exit 0", opts, async () => {
+  const help = await runToEnd(["--help"], { PATH: "/usr/bin:/bin", ...passThrough() });
+  assertEquals(help.code, 0);
+  assert(help.stdout.includes("Usage: cni-metrics-helper"));
+  assert(help.stdout.includes("METRIC_UPDATE_INTERVAL"));
+  const version = await runToEnd(["--version"], { PATH: "/usr/bin:/bin", ...passThrough() });
+  assertEquals(version.code, 0);
+  assert(/^cni-metrics-helper \d+\.\d+\.\d+/.test(version.stdout));
+});
+
+Deno.test("a bad value exits 2 naming it and its value, with no stack trace", opts, async () => {
+  for (
+    const [args, env, message] of [
+      [[], { METRIC_UPDATE_INTERVAL: "0" }, "METRIC_UPDATE_INTERVAL must be > 0: got 0"],
+      [
+        [],
+        { USE_CLOUDWATCH: "enabled" },
+        'USE_CLOUDWATCH must be true, false, yes or no: got "enabled"',
+      ],
+      [["--scrape-timeout", "soon"], {}, '"--scrape-timeout" must be a number: got "soon"'],
+      [
+        [],
+        { AWS_EC2_METADATA_DISABLED: "sometimes" },
+        'AWS_EC2_METADATA_DISABLED must be true, false, yes or no: got "sometimes"',
+      ],
+    ] as [string[], Record<string, string>, string][]
+  ) {
+    const r = await runToEnd(args, { PATH: "/usr/bin:/bin", ...passThrough(), ...env });
+    assertEquals(r.code, 2, r.stderr);
+    assertEquals(r.stderr.trim(), `cni-metrics-helper: ${message}`);
+  }
+});
+
+Deno.test("a missing kubeconfig exits 1 with a one-line reason", opts, async () => {
+  const r = await runToEnd(["--kubeconfig", "/nonexistent/kc", "--log-format", "text"], {
+    PATH: "/usr/bin:/bin",
+    ...passThrough(),
+  });
+  assertEquals(r.code, 1);
+  assert(r.stderr.includes("kubeconfig /nonexistent/kc: file not found"), r.stderr);
+  assert(!r.stderr.includes("    at "), r.stderr);
+});
+
+Deno.test("SIGTERM: stops scraping, flushes every pending datum, exits 0", opts, async () => {
+  const w = await World.start();
+  try {
+    w.api.textPod("aws-node-a", awsNodeText({ ...freshNode(1), assigned: 5 }));
+    const child = spawnHelper(
+      [
+        "--kubeconfig",
+        w.kubeconfig,
+        "--interval",
+        "1",
+        "--region",
+        "us-test-1",
+        "--cluster-id",
+        "c1",
+      ],
+      w.env(),
+    );
+    let cycles = 0;
+    let signalledAt = 0;
+    const stderr: string[] = [];
+    const reading = readLines(child.stderr, (line) => {
+      stderr.push(line);
+      if (line.includes('"msg":"cycle:') && ++cycles === 3) {
+        signalledAt = Date.now();
+        child.kill("SIGTERM");
+      }
+    });
+    const stdout = child.stdout.cancel();
+    const status = await child.status;
+    await reading;
+    await stdout;
+    const tookMs = Date.now() - signalledAt;
+    assertEquals(status.code, 0, stderr.join("\n"));
+    assert(tookMs < 10_000, `exit took ${tookMs} ms`);
+    // 3 cycles: one publish of 2 after cycle 2, cycle 3's on shutdown
+    const sent = byTimestamp(w.cw.datums);
+    assertEquals(sent.size, 3);
+    assertEquals(w.cw.datums.length, 63);
+    assertEquals([...sent.values()].map((m) => m.get("assignIPAddresses")), [5, 5, 5]);
+    assert(stderr.some((l) => l.includes("shutting down: flushing 21 datums")), stderr.join("\n"));
+    assert(w.cw.requests.every((r) => r.accessKeyId === "AKIDTESTEXAMPLE"));
+    // no credential or token in the logs
+    for (const secret of [w.api.token, "test-secret-do-not-log"]) {
+      assert(stderr.every((l) => !l.includes(secret)), `${secret} logged`);
+    }
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("--once --dry-run: requests on stdout as JSON lines, logs on stderr", opts, async () => {
+  const w = await World.start();
+  try {
+    let n = 0;
+    w.api.addPod("aws-node-a", {
+      kind: "text",
+      body: () => awsNodeText({ ...freshNode(1), addReq: 3 * ++n }),
+    });
+    const r = await runToEnd(
+      [
+        "--kubeconfig",
+        w.kubeconfig,
+        "--once",
+        "--dry-run",
+        "--interval",
+        "0.2",
+        "--cluster-id",
+        "dry",
+      ],
+      w.env({ AWS_ENDPOINT_URL_CLOUDWATCH: "http://127.0.0.1:9" }),
+    );
+    assertEquals(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split("\n");
+    assertEquals(lines.length, 1);
+    const req = JSON.parse(lines[0] as string);
+    assertEquals(req.MetricData.length, 21);
+    assertEquals(
+      req.MetricData.find((d: { MetricName: string }) => d.MetricName === "addReqCount").Value,
+      3,
+    );
+    assert(r.stderr.split("\n").filter((l) => l !== "").every((l) => JSON.parse(l).level));
+    assertEquals(w.cw.requests.length, 0);
+  } finally {
+    await w.close();
+  }
+});

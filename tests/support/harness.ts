@@ -1,0 +1,187 @@
+/**
+ * Test harness: a fake API server and a local CloudWatch, a kubeconfig for
+ * them, log capture, and the helper run in-process or as a subprocess.
+ *
+ * @module
+ */
+
+import { parseConfig } from "../../lib/config.ts";
+import { runApp, type Runtime } from "../../lib/app.ts";
+import { type Clock, type CycleReport, systemClock } from "../../lib/collector.ts";
+import { ImdsUnavailable } from "../../lib/identity.ts";
+import { setupLogging } from "../../lib/logging.ts";
+import { FakeApiServer } from "./fake_apiserver.ts";
+import { FakeCloudWatch } from "./fake_cloudwatch.ts";
+import denoJson from "../../deno.json" with { type: "json" };
+
+/** Fixed test credentials (the fake records the access key id). */
+export const TEST_CREDENTIALS = {
+  accessKeyId: "AKIDTESTEXAMPLE",
+  secretAccessKey: "test-secret-do-not-log",
+};
+
+/** A running fake API server and CloudWatch with a kubeconfig for them. */
+export class World {
+  readonly api: FakeApiServer;
+  readonly cw: FakeCloudWatch;
+  readonly dir: string;
+  readonly kubeconfig: string;
+  /** Captured log lines (JSON). */
+  readonly logs: string[] = [];
+  /** Captured stdout lines. */
+  readonly stdout: string[] = [];
+
+  private constructor(api: FakeApiServer, cw: FakeCloudWatch, dir: string) {
+    this.api = api;
+    this.cw = cw;
+    this.dir = dir;
+    this.kubeconfig = `${dir}/kubeconfig`;
+    api.writeKubeconfig(this.kubeconfig);
+  }
+
+  /** Starts both fakes and captures logs. */
+  static async start(): Promise<World> {
+    const w = new World(FakeApiServer.start(), FakeCloudWatch.start(), Deno.makeTempDirSync());
+    await setupLogging("debug", "json", (l) => w.logs.push(l));
+    return w;
+  }
+
+  /** Parsed log records. */
+  records(): Record<string, unknown>[] {
+    return this.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+
+  /** Log messages at a level. */
+  messages(level: string): string[] {
+    return this.records().filter((r) => r["level"] === level).map((r) => String(r["msg"]));
+  }
+
+  /**
+   * Runs the helper in-process with `args` (kubeconfig, region and cluster id added).
+   *
+   * @param args flags
+   * @param opts shutdown signal, cycle hook, clock
+   * @returns the exit code
+   */
+  run(
+    args: string[],
+    opts: {
+      shutdown?: AbortSignal;
+      onCycle?: (r: CycleReport) => void;
+      clock?: Clock;
+      extra?: Partial<Runtime>;
+    } = {},
+  ): Promise<number> {
+    const parsed = parseConfig(
+      ["--kubeconfig", this.kubeconfig, "--region", "us-test-1", "--cluster-id", "test", ...args],
+      {},
+    );
+    if (parsed.kind !== "run") throw new Error("expected a run config");
+    return runApp(parsed.config, {
+      version: denoJson.version,
+      inCluster: false,
+      homeKubeconfig: undefined,
+      awsConfigFile: undefined,
+      imdsDisabled: false,
+      writeStdout: (l) => this.stdout.push(l),
+      shutdown: opts.shutdown ?? new AbortController().signal,
+      clock: opts.clock ?? systemClock,
+      cloudwatch: { endpoint: this.cw.url, credentials: TEST_CREDENTIALS, requestTimeoutMs: 2000 },
+      imds: { get: () => Promise.reject(new ImdsUnavailable("no IMDS in tests")) },
+      ...(opts.onCycle ? { onCycle: opts.onCycle } : {}),
+      ...opts.extra,
+    });
+  }
+
+  /** Environment for a subprocess run of main.ts against these fakes. */
+  env(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: this.dir,
+      AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_CLOUDWATCH: this.cw.url,
+      AWS_EC2_METADATA_DISABLED: "true",
+      DENO_NO_UPDATE_CHECK: "1",
+      ...passThrough(),
+      ...extra,
+    };
+  }
+
+  /** Stops both fakes and removes the temp dir. */
+  async close(): Promise<void> {
+    await this.api.close();
+    await this.cw.close();
+    Deno.removeSync(this.dir, { recursive: true });
+  }
+}
+
+/**
+ * What a subprocess needs from our environment: Deno's cache (HOME is
+ * replaced) and the CA settings for the package registry.
+ */
+export function passThrough(): Record<string, string> {
+  const out: Record<string, string> = {
+    DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME") ?? "/root"}/.cache/deno`,
+  };
+  for (const k of ["SSL_CERT_FILE", "SSL_CERT_DIR", "DENO_CERT", "NODE_EXTRA_CA_CERTS"]) {
+    const v = Deno.env.get(k);
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+/** The permission flags of `deno task start` (the same list `compile` uses). */
+export function startPermissionFlags(): string[] {
+  const task = (denoJson.tasks as Record<string, string>)["start"] as string;
+  return task.split(/\s+/).filter((t) => t.startsWith("--allow-") || t.startsWith("--deny-"));
+}
+
+/** A subprocess of main.ts with the `start` task's permissions. */
+export function spawnHelper(args: string[], env: Record<string, string>): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      ...startPermissionFlags(),
+      new URL("../../main.ts", import.meta.url).pathname,
+      ...args,
+    ],
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/** Reads a stream line by line, calling `onLine` for each; resolves at its end. */
+export async function readLines(
+  stream: ReadableStream<Uint8Array>,
+  onLine: (line: string) => void,
+): Promise<void> {
+  let rest = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    rest += chunk;
+    let i;
+    while ((i = rest.indexOf("\n")) >= 0) {
+      onLine(rest.slice(0, i));
+      rest = rest.slice(i + 1);
+    }
+  }
+  if (rest !== "") onLine(rest);
+}
+
+/** Groups accepted datums by timestamp: timestamp → metric → value. */
+export function byTimestamp(
+  datums: readonly { MetricName: string; Value: number; Timestamp: number }[],
+): Map<number, Map<string, number>> {
+  const out = new Map<number, Map<string, number>>();
+  for (const d of datums) {
+    const m = out.get(d.Timestamp) ?? new Map<string, number>();
+    if (m.has(d.MetricName)) throw new Error(`${d.MetricName} at ${d.Timestamp} received twice`);
+    m.set(d.MetricName, d.Value);
+    out.set(d.Timestamp, m);
+  }
+  return out;
+}

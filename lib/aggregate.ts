@@ -16,7 +16,7 @@ import { type MetricFamily, seriesKey } from "./expfmt.ts";
 import { METRICS, type MetricSpec } from "./catalog.ts";
 
 /** The family aws-node's Go client exposes with its process start time. */
-const START_TIME = "process_start_time_seconds";
+export const START_TIME_FAMILY = "process_start_time_seconds";
 const QUANTILE = new Set(["quantile"]);
 
 interface SumCount {
@@ -82,7 +82,7 @@ export function aggregate(
   for (const { pod, families } of scraped) {
     const prev = state.pods.get(pod);
     if (prev === undefined) baselined++;
-    const startTime = families.get(START_TIME)?.samples[0]?.value;
+    const startTime = families.get(START_TIME_FAMILY)?.samples[0]?.value;
     const restarted = prev !== undefined && startTime !== undefined &&
       prev.startTime !== undefined && startTime !== prev.startTime;
     const next: PodMemory = { startTime, counters: new Map(), latency: new Map() };

@@ -50,6 +50,7 @@ export function cloudWatchClient(opts: CloudWatchOptions): CloudWatchClient {
 
 /** Publishes through the SDK. */
 export class CloudWatchPublisher implements Publisher {
+  readonly target = "CloudWatch";
   readonly #client: CloudWatchClient;
 
   /**
@@ -78,6 +79,7 @@ export class CloudWatchPublisher implements Publisher {
 
 /** `--dry-run`: prints each request as one JSON line instead of sending it. */
 export class DryRunPublisher implements Publisher {
+  readonly target = "stdout (dry run)";
   readonly #write: (line: string) => void;
 
   /**

@@ -9,11 +9,21 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { aggregate, AggregatorState, type ClusterSnapshot, type PodSample } from "./aggregate.ts";
-import { ExpositionParseError, parseExposition } from "./expfmt.ts";
+import {
+  aggregate,
+  AggregatorState,
+  type ClusterSnapshot,
+  type PodSample,
+  START_TIME_FAMILY,
+} from "./aggregate.ts";
+import { ExpositionParseError, type MetricFamily, parseExposition } from "./expfmt.ts";
+import { METRICS } from "./catalog.ts";
 import { errorText, ScrapeError, type Scraper, type Target, type TargetLister } from "./kube.ts";
 import { mapLimit } from "./pool.ts";
 import { type FlushResult, PublishBuffer, toDatums } from "./publish.ts";
+
+/** Families the aggregation reads. */
+const WANTED: readonly string[] = [...METRICS.map((m) => m.family), START_TIME_FAMILY];
 
 /** Time, injected so tests can drive it. */
 export interface Clock {
@@ -209,7 +219,15 @@ export class Collector {
       return e instanceof ScrapeError ? e : new ScrapeError("network", errorText(e));
     }
     try {
-      return { pod: target.key, families: parseExposition(body) };
+      // Keep only the families the aggregation reads: the rest (Go runtime
+      // metrics, most of the body) becomes garbage right away.
+      const all = parseExposition(body);
+      const families = new Map<string, MetricFamily>();
+      for (const name of WANTED) {
+        const f = all.get(name);
+        if (f !== undefined) families.set(name, f);
+      }
+      return { pod: target.key, families };
     } catch (e) {
       if (e instanceof ExpositionParseError) {
         return new ScrapeError("parse", `metrics text is malformed at ${e.message}`);

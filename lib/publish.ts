@@ -37,6 +37,8 @@ export interface PutRequest {
 
 /** Sends one request; the CloudWatch SDK client or the dry-run printer. */
 export interface Publisher {
+  /** Where requests go, for logs (e.g. "CloudWatch"). */
+  readonly target: string;
   /**
    * @param request the request
    * @param signal aborts it
@@ -199,9 +201,10 @@ export class PublishBuffer {
       this.stats.datumsSent += n;
     }
     if (requests > 0) {
-      log.info("published {sent} datums to CloudWatch in {requests} request(s)", {
+      log.info("published {sent} datums to {target} in {requests} request(s)", {
         sent,
         requests,
+        target: this.#publisher.target,
       });
     }
     return { requests, sent, pending: this.#datums.length, error: undefined };

@@ -37,6 +37,8 @@ export interface Runtime {
   readonly inCluster: boolean;
   /** `~/.kube/config`, when a home directory is known. */
   readonly homeKubeconfig: string | undefined;
+  /** Prefix of the service-account paths (tests). @default "" */
+  readonly inClusterRoot?: string;
   /** AWS shared config file (`AWS_CONFIG_FILE` or `~/.aws/config`). */
   readonly awsConfigFile: string | undefined;
   /** `AWS_EC2_METADATA_DISABLED` is true. */
@@ -76,6 +78,7 @@ export async function runApp(config: Config, rt: Runtime): Promise<number> {
       context: config.context,
       inCluster: rt.inCluster,
       homeConfig: rt.homeKubeconfig,
+      ...(rt.inClusterRoot !== undefined ? { inClusterRoot: rt.inClusterRoot } : {}),
       namespace: config.namespace,
       selector: config.selector,
       metricsPort: config.metricsPort,

@@ -95,6 +95,8 @@ export interface KubeOptions {
   readonly inCluster: boolean;
   /** `~/.kube/config`, tried last. */
   readonly homeConfig: string | undefined;
+  /** Prefix of the service-account paths (tests). @default "" */
+  readonly inClusterRoot?: string;
   /** Namespace of the aws-node pods. */
   readonly namespace: string;
   /** Label selector. */
@@ -175,7 +177,7 @@ function loadKubeConfig(kc: k8s.KubeConfig, opts: KubeOptions): string {
   } else if (opts.inCluster) {
     describe = "in-cluster service account";
     try {
-      kc.loadFromCluster();
+      kc.loadFromCluster(opts.inClusterRoot ?? "");
     } catch (e) {
       throw new KubeError(`in-cluster config: ${errorText(e)}`);
     }

@@ -123,8 +123,21 @@ export class FakeApiServer {
    */
   writeKubeconfig(
     path: string,
-    opts: { context?: string; cluster?: string; token?: string; ca?: string } = {},
+    opts: {
+      context?: string;
+      cluster?: string;
+      token?: string;
+      ca?: string;
+      exec?: { command: string; args: string[] };
+    } = {},
   ): void {
+    const user = opts.exec === undefined ? [`    token: ${opts.token ?? this.token}`] : [
+      "    exec:",
+      "      apiVersion: client.authentication.k8s.io/v1beta1",
+      `      command: ${opts.exec.command}`,
+      `      args: ${JSON.stringify(opts.exec.args)}`,
+      "      interactiveMode: Never",
+    ];
     const ca = btoa(opts.ca ?? certFile("ca.crt"));
     const cluster = opts.cluster ?? "fake";
     const context = opts.context ?? "fake";
@@ -141,7 +154,7 @@ export class FakeApiServer {
         "users:",
         "- name: fake-user",
         "  user:",
-        `    token: ${opts.token ?? this.token}`,
+        ...user,
         "contexts:",
         `- name: ${JSON.stringify(context)}`,
         "  context:",

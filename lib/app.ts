@@ -27,6 +27,8 @@ import {
 import { connectKube, type KubeClient, KubeError } from "./kube.ts";
 import { PublishBuffer, type Publisher } from "./publish.ts";
 import { sdkImds, sdkTagReader } from "./aws.ts";
+import { ListenError, makeHandler, serve } from "./server.ts";
+import { HelperStatus } from "./status.ts";
 import type * as k8s from "@kubernetes/client-node";
 
 /** Facts about the process that `main.ts` reads and hands in. */
@@ -57,8 +59,10 @@ export interface Runtime {
   readonly imds?: Imds;
   /** DescribeTags override (tests); the SDK client otherwise. */
   readonly ec2?: (region: string) => TagReader;
-  /** Called after every cycle (tests, own metrics). */
+  /** Called after every cycle (tests). */
   readonly onCycle?: (report: CycleReport) => void;
+  /** Called with the HTTP server's address once it listens (tests). */
+  readonly onListen?: (addr: Deno.NetAddr) => void;
 }
 
 const log = () => getLogger(["cni-metrics-helper"]);
@@ -72,7 +76,29 @@ const log = () => getLogger(["cni-metrics-helper"]);
  */
 export async function runApp(config: Config, rt: Runtime): Promise<number> {
   let kube: KubeClient | undefined;
+  const status = new HelperStatus(rt.version, config.intervalSeconds);
+  const stopServer = new AbortController();
+  let server: Deno.HttpServer<Deno.NetAddr> | undefined;
   try {
+    if (config.command === "collect" && !config.once) {
+      server = serve(
+        config.listen,
+        makeHandler({
+          status,
+          prometheus: config.prometheus,
+          now: () => rt.clock.now(),
+          memory: () => {
+            const m = Deno.memoryUsage();
+            return { rss: m.rss, heapUsed: m.heapUsed };
+          },
+        }),
+        stopServer.signal,
+      );
+      rt.onListen?.(server.addr);
+      log().info("serving /metrics, /healthz, /readyz on {address}", {
+        address: `${server.addr.hostname}:${server.addr.port}`,
+      });
+    }
     kube = await connectKube({
       kubeconfig: config.kubeconfig,
       context: config.context,
@@ -84,8 +110,14 @@ export async function runApp(config: Config, rt: Runtime): Promise<number> {
       metricsPort: config.metricsPort,
     });
     const identity = await resolve(config, rt, kube.kubeConfig);
-    return await collect(config, rt, kube, identity);
+    status.clusterId = identity.clusterId.value;
+    status.region = identity.region?.value ?? "";
+    return await collect(config, rt, kube, identity, status);
   } catch (e) {
+    if (e instanceof ListenError) {
+      log().error("{error}", { error: e.message });
+      return 1;
+    }
     if (e instanceof IdentityError) {
       log().error("{error}", { error: e.message });
       return 2;
@@ -97,6 +129,8 @@ export async function runApp(config: Config, rt: Runtime): Promise<number> {
     throw e;
   } finally {
     kube?.close();
+    stopServer.abort();
+    await server?.finished;
   }
 }
 
@@ -168,18 +202,23 @@ async function collect(
   rt: Runtime,
   kube: KubeClient,
   identity: Identity,
+  status: HelperStatus,
 ): Promise<number> {
   const publisher = publisherFor(config, rt, identity);
   const buffer = publisher === undefined
     ? undefined
     : new PublishBuffer(publisher, config.bufferMaxDatums);
+  status.publish = buffer;
   const collector = new Collector(
     {
       lister: kube,
       scraper: kube,
       buffer,
       clock: rt.clock,
-      ...(rt.onCycle ? { onCycle: rt.onCycle } : {}),
+      onCycle: (r) => {
+        status.observe(r, rt.clock.now());
+        rt.onCycle?.(r);
+      },
     },
     {
       intervalSeconds: config.intervalSeconds,

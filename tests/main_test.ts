@@ -75,6 +75,8 @@ Deno.test("SIGTERM: stops scraping, flushes every pending datum, exits 0", opts,
         "us-test-1",
         "--cluster-id",
         "c1",
+        "--listen",
+        "127.0.0.1:0",
       ],
       w.env(),
     );

@@ -73,7 +73,17 @@ export class World {
     } = {},
   ): Promise<number> {
     const parsed = parseConfig(
-      ["--kubeconfig", this.kubeconfig, "--region", "us-test-1", "--cluster-id", "test", ...args],
+      [
+        "--kubeconfig",
+        this.kubeconfig,
+        "--region",
+        "us-test-1",
+        "--cluster-id",
+        "test",
+        "--listen",
+        "127.0.0.1:0",
+        ...args,
+      ],
       {},
     );
     if (parsed.kind !== "run") throw new Error("expected a run config");

@@ -246,6 +246,20 @@ export const OPTIONS: readonly OptionDoc[] = Object.freeze([
 ]);
 
 /**
+ * Every environment variable the program reads itself (the AWS SDK reads
+ * its own standard ones too, e.g. `AWS_ACCESS_KEY_ID`, `AWS_ROLE_ARN`).
+ */
+export const ENV_VARS: readonly string[] = Object.freeze([
+  ...OPTIONS.flatMap((o) => (o.env === undefined ? [] : [o.env])),
+  "AWS_DEFAULT_REGION",
+  "AWS_CONFIG_FILE",
+  "AWS_EC2_METADATA_DISABLED",
+  "KUBERNETES_SERVICE_HOST",
+  "KUBERNETES_SERVICE_PORT",
+  "HOME",
+]);
+
+/**
  * Resolves flags and environment into a frozen {@linkcode Config}.
  *
  * @param args command-line arguments (without the program name)

@@ -169,6 +169,9 @@ function loadKubeConfig(kc: k8s.KubeConfig, opts: KubeOptions): string {
       } catch (e) {
         const msg = (e as { code?: string }).code === "ENOENT"
           ? "file not found"
+          : (e as { name?: string }).name === "NotCapable"
+          ? "not readable: this build may read only /var/run/secrets, ~/.kube and ~/.aws " +
+            "(copy the file to ~/.kube/config)"
           : errorText(e).split("\n")[0];
         throw new KubeError(`kubeconfig ${file}: ${msg}`);
       }

@@ -51,14 +51,30 @@ Deno.test("a bad value exits 2 naming it and its value, with no stack trace", op
   }
 });
 
-Deno.test("a missing kubeconfig exits 1 with a one-line reason", opts, async () => {
-  const r = await runToEnd(["--kubeconfig", "/nonexistent/kc", "--log-format", "text"], {
-    PATH: "/usr/bin:/bin",
-    ...passThrough(),
-  });
-  assertEquals(r.code, 1);
-  assert(r.stderr.includes("kubeconfig /nonexistent/kc: file not found"), r.stderr);
-  assert(!r.stderr.includes("    at "), r.stderr);
+Deno.test("a missing or unreadable kubeconfig exits 1 with a one-line reason", opts, async () => {
+  const home = Deno.makeTempDirSync();
+  try {
+    for (
+      const [path, reason] of [
+        [`${home}/.kube/missing`, "file not found"],
+        [
+          "/etc/hostname",
+          "not readable: this build may read only /var/run/secrets, ~/.kube and ~/.aws",
+        ],
+      ]
+    ) {
+      const r = await runToEnd(["--kubeconfig", path as string, "--log-format", "text"], {
+        PATH: "/usr/bin:/bin",
+        HOME: home,
+        ...passThrough(),
+      });
+      assertEquals(r.code, 1);
+      assert(r.stderr.includes(`kubeconfig ${path}: ${reason}`), r.stderr);
+      assert(!r.stderr.includes("    at "), r.stderr);
+    }
+  } finally {
+    Deno.removeSync(home, { recursive: true });
+  }
 });
 
 Deno.test("SIGTERM: stops scraping, flushes every pending datum, exits 0", opts, async () => {

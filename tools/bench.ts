@@ -30,12 +30,13 @@ for (const n of sizes) {
     api.textPod(`aws-node-${i}`, text);
   }
   const dir = Deno.makeTempDirSync();
-  api.writeKubeconfig(`${dir}/kubeconfig`);
+  Deno.mkdirSync(`${dir}/.kube`);
+  api.writeKubeconfig(`${dir}/.kube/config`);
   const t0 = performance.now();
   const child = spawnHelper(
     [
       "--kubeconfig",
-      `${dir}/kubeconfig`,
+      `${dir}/.kube/config`,
       "--once",
       "--dry-run",
       "--interval",

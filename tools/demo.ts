@@ -5,14 +5,14 @@
  * each cycle. Ctrl-C stops both.
  *
  * Flags: --pods N (20), --interval S (5), --cycles N (until Ctrl-C),
- * --once (one `--once --dry-run` run), --quiet (no helper output; for the benchmark).
+ * --once (one `--once --dry-run` run), --quiet (no helper output),
+ * --listen ADDR (the helper's endpoints, 127.0.0.1:61681).
  */
 
 import { parseArgs } from "node:util";
 import { FakeApiServer } from "../tests/support/fake_apiserver.ts";
-import { passThrough } from "../tests/support/harness.ts";
+import { passThrough, spawnHelper } from "../tests/support/harness.ts";
 import { advance, awsNodeText, freshNode, type NodeFigures, prng } from "../tests/support/sim.ts";
-import denoJson from "../deno.json" with { type: "json" };
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -22,6 +22,7 @@ const { values } = parseArgs({
     cycles: { type: "string" },
     once: { type: "boolean", default: false },
     quiet: { type: "boolean", default: false },
+    listen: { type: "string", default: "127.0.0.1:61681" },
   },
 });
 const pods = Number(values.pods);
@@ -54,7 +55,8 @@ api.textPod("coredns-6d4b", "not metrics", { labels: { "k8s-app": "kube-dns" } }
 const mover = setInterval(() => figures.forEach((f) => advance(f, rnd, now())), interval * 500);
 
 const dir = Deno.makeTempDirSync({ prefix: "cni-demo-" });
-const kubeconfig = `${dir}/kubeconfig`;
+Deno.mkdirSync(`${dir}/.kube`);
+const kubeconfig = `${dir}/.kube/config`;
 api.writeKubeconfig(kubeconfig, { context: "demo" });
 if (!values.quiet) {
   console.error(
@@ -62,13 +64,7 @@ if (!values.quiet) {
   );
 }
 
-const task = (denoJson.tasks as Record<string, string>)["start"] as string;
-const perms = task.split(/\s+/).filter((t) => t.startsWith("--allow-"));
 const args = [
-  "run",
-  "--quiet",
-  ...perms,
-  new URL("../main.ts", import.meta.url).pathname,
   "--kubeconfig",
   kubeconfig,
   "--dry-run",
@@ -80,15 +76,22 @@ const args = [
   String(interval),
   "--log-format",
   "text",
+  "--prometheus",
+  "--listen",
+  values.listen,
   ...(values.once ? ["--once"] : []),
 ];
-const child = new Deno.Command(Deno.execPath(), {
-  args,
-  env: { ...passThrough(), AWS_EC2_METADATA_DISABLED: "true" },
-  stdin: "null",
-  stdout: "piped",
-  stderr: values.quiet ? "null" : "inherit",
-}).spawn();
+if (!values.quiet && !values.once) {
+  console.error(`demo: the helper's endpoints: http://${values.listen}/metrics, /healthz, /readyz`);
+}
+// the helper runs with the start task's permissions, HOME = the demo's folder
+const child = spawnHelper(args, {
+  ...passThrough(),
+  HOME: dir,
+  AWS_EC2_METADATA_DISABLED: "true",
+});
+if (!values.quiet) void child.stderr.pipeTo(Deno.stderr.writable, { preventClose: true });
+else void child.stderr.cancel();
 
 let requests = 0;
 const maxCycles = values.cycles === undefined ? Infinity : Number(values.cycles);

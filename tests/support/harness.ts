@@ -35,7 +35,9 @@ export class World {
     this.api = api;
     this.cw = cw;
     this.dir = dir;
-    this.kubeconfig = `${dir}/kubeconfig`;
+    // under $HOME/.kube: the only kubeconfig place the start task may read
+    Deno.mkdirSync(`${dir}/.kube`);
+    this.kubeconfig = `${dir}/.kube/config`;
     api.writeKubeconfig(this.kubeconfig);
   }
 
@@ -141,10 +143,16 @@ export function passThrough(): Record<string, string> {
   return out;
 }
 
-/** The permission flags of `deno task start` (the same list `compile` uses). */
-export function startPermissionFlags(): string[] {
+/**
+ * The permission flags of `deno task start` (the same list `compile` uses),
+ * with `$HOME` expanded as the task shell does.
+ *
+ * @param home the HOME the subprocess gets
+ */
+export function startPermissionFlags(home: string): string[] {
   const task = (denoJson.tasks as Record<string, string>)["start"] as string;
-  return task.split(/\s+/).filter((t) => t.startsWith("--allow-") || t.startsWith("--deny-"));
+  return task.split(/\s+/).filter((t) => t.startsWith("--allow-") || t.startsWith("--deny-"))
+    .map((t) => t.replaceAll("$HOME", home));
 }
 
 /** A subprocess of main.ts with the `start` task's permissions. */
@@ -153,7 +161,7 @@ export function spawnHelper(args: string[], env: Record<string, string>): Deno.C
     args: [
       "run",
       "--quiet",
-      ...startPermissionFlags(),
+      ...startPermissionFlags(env["HOME"] ?? "/nonexistent"),
       new URL("../../main.ts", import.meta.url).pathname,
       ...args,
     ],

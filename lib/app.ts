@@ -157,7 +157,9 @@ async function resolve(config: Config, rt: Runtime, kc: k8s.KubeConfig): Promise
     eks,
     profileRegion,
     imds: rt.imdsDisabled ? undefined : (rt.imds ?? sdkImds()),
-    ec2: rt.ec2 ?? ((region) => sdkTagReader(region)),
+    ec2: rt.ec2 ??
+      ((region) =>
+        sdkTagReader(region, config.profile === undefined ? {} : { profile: config.profile })),
     needRegion,
   });
   for (const w of identity.warnings) log().warn("{warning}", { warning: w });
@@ -194,7 +196,13 @@ function publisherFor(config: Config, rt: Runtime, identity: Identity): Publishe
   if (config.dryRun) return new DryRunPublisher(rt.writeStdout);
   if (!config.cloudwatch) return undefined;
   const region = identity.region?.value as string;
-  return new CloudWatchPublisher(cloudWatchClient({ region, ...rt.cloudwatch }));
+  return new CloudWatchPublisher(
+    cloudWatchClient({
+      region,
+      ...(config.profile !== undefined ? { profile: config.profile } : {}),
+      ...rt.cloudwatch,
+    }),
+  );
 }
 
 async function collect(

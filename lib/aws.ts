@@ -42,7 +42,8 @@ export function sdkImds(opts: ImdsOptions = {}): Imds {
         );
       });
       try {
-        return await Promise.race([svc.request(`/latest/meta-data/${path}`, {}), deadline]);
+        // the SDK joins the endpoint's path ("/") and ours: no leading slash here
+        return await Promise.race([svc.request(`latest/meta-data/${path}`, {}), deadline]);
       } catch (e) {
         if (e instanceof ImdsUnavailable) throw e;
         const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata
@@ -64,16 +65,21 @@ export function sdkImds(opts: ImdsOptions = {}): Imds {
  * it is large). Honours `AWS_ENDPOINT_URL_EC2` through the SDK.
  *
  * @param region the region
- * @param endpoint endpoint override (tests)
+ * @param opts profile (`--profile`); endpoint and credentials overrides (tests)
  * @returns the reader
  */
-export function sdkTagReader(region: string, endpoint?: string): TagReader {
+export function sdkTagReader(
+  region: string,
+  opts: {
+    readonly profile?: string;
+    readonly endpoint?: string;
+    readonly credentials?: { accessKeyId: string; secretAccessKey: string };
+  } = {},
+): TagReader {
   return {
     async describeTags(instanceId: string, keys: readonly string[]) {
       const { EC2Client, DescribeTagsCommand } = await import("@aws-sdk/client-ec2");
-      const client = new EC2Client(
-        endpoint === undefined ? { region, maxAttempts: 2 } : { region, endpoint, maxAttempts: 2 },
-      );
+      const client = new EC2Client({ region, maxAttempts: 2, ...opts });
       try {
         const out = await client.send(
           new DescribeTagsCommand({

@@ -18,6 +18,8 @@ export interface CloudWatchOptions {
   readonly region: string;
   /** Endpoint override (tests); otherwise the SDK's own (`AWS_ENDPOINT_URL_CLOUDWATCH` included). */
   readonly endpoint?: string;
+  /** AWS shared-config profile (`--profile`); `AWS_PROFILE` is read by the SDK itself. */
+  readonly profile?: string;
   /** Credentials override (tests); otherwise the SDK's default chain. */
   readonly credentials?: CloudWatchClientConfig["credentials"];
   /** Attempts per request, retries with backoff and jitter included. @default 3 */
@@ -44,6 +46,7 @@ export function cloudWatchClient(opts: CloudWatchOptions): CloudWatchClient {
     },
   };
   if (opts.endpoint !== undefined) config.endpoint = opts.endpoint;
+  if (opts.profile !== undefined) config.profile = opts.profile;
   if (opts.credentials !== undefined) config.credentials = opts.credentials;
   return new CloudWatchClient(config);
 }

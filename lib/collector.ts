@@ -18,7 +18,8 @@ import {
 } from "./aggregate.ts";
 import { ExpositionParseError, type MetricFamily, parseExposition } from "./expfmt.ts";
 import { METRICS } from "./catalog.ts";
-import { errorText, ScrapeError, type Scraper, type Target, type TargetLister } from "./kube.ts";
+import { errorText } from "./errors.ts";
+import { ScrapeError, type Scraper, type Target, type TargetLister } from "./kube.ts";
 import { mapLimit } from "./pool.ts";
 import { type FlushResult, PublishBuffer, toDatums } from "./publish.ts";
 

@@ -12,6 +12,7 @@
  */
 
 import type { Sourced } from "./config.ts";
+import { awsErrorText } from "./errors.ts";
 
 /** Instance tags tried for the cluster id, in order. */
 export const CLUSTER_TAGS: readonly string[] = Object.freeze([
@@ -267,9 +268,8 @@ async function clusterIdFromInstance(
     }
   } catch (e) {
     warnings.push(
-      `EC2 DescribeTags for ${instanceId} failed (${
-        e instanceof Error ? e.message.split("\n")[0] : String(e)
-      }): grant ec2:DescribeTags or set AWS_CLUSTER_ID`,
+      `EC2 DescribeTags for ${instanceId} failed (${awsErrorText(e)}): grant ` +
+        `ec2:DescribeTags or set AWS_CLUSTER_ID`,
     );
   }
   return undefined;

@@ -9,6 +9,7 @@
 
 import * as k8s from "@kubernetes/client-node";
 import { Buffer } from "node:buffer";
+import { errorText } from "./errors.ts";
 
 /** A pod to scrape. */
 export interface Target {
@@ -423,13 +424,4 @@ function apiErrorText(e: unknown): string {
     return `HTTP ${err.code}${message ? `: ${message}` : ""}`;
   }
   return errorText(e);
-}
-
-/** First line of an error's message, never a stack. */
-export function errorText(e: unknown): string {
-  if (e instanceof Error) {
-    const cause = e.cause instanceof Error ? `: ${e.cause.message}` : "";
-    return `${e.message}${cause}`.split("\n")[0] as string;
-  }
-  return String(e).split("\n")[0] as string;
 }

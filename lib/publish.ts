@@ -10,6 +10,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { ClusterSnapshot } from "./aggregate.ts";
 import { METRICS } from "./catalog.ts";
+import { awsErrorText } from "./errors.ts";
 
 /** CloudWatch namespace (the existing contract). */
 export const NAMESPACE = "Kubernetes";
@@ -183,7 +184,7 @@ export class PublishBuffer {
         await this.#publisher.put(req, signal);
       } catch (e) {
         this.stats.requestsFailed++;
-        const error = publishErrorText(e);
+        const error = awsErrorText(e);
         log.error(
           "PutMetricData failed: {error}; {pending} datums kept for the next publish",
           { error, pending: this.#datums.length },
@@ -209,28 +210,4 @@ export class PublishBuffer {
     }
     return { requests, sent, pending: this.#datums.length, error: undefined };
   }
-}
-
-/**
- * A readable one-line reason for a failed PutMetricData (SDK errors carry
- * `name`, HTTP status and request id).
- *
- * @param e the error
- * @returns the text
- */
-export function publishErrorText(e: unknown): string {
-  const err = e as {
-    name?: string;
-    message?: string;
-    $metadata?: { httpStatusCode?: number; attempts?: number };
-  };
-  const status = err?.$metadata?.httpStatusCode;
-  const attempts = err?.$metadata?.attempts;
-  const parts = [
-    err?.name && err.name !== "Error" ? err.name : undefined,
-    status !== undefined ? `HTTP ${status}` : undefined,
-    (err?.message ?? String(e)).split("\n")[0],
-    attempts !== undefined ? `after ${attempts} attempt(s)` : undefined,
-  ].filter((p) => p !== undefined && p !== "");
-  return parts.join(": ");
 }

@@ -1,0 +1,325 @@
+/**
+ * Region and cluster id resolution, one test per row of the order, through
+ * the real SDK IMDS and EC2 clients against local endpoints; kubeconfigs from
+ * `aws eks update-kubeconfig` and from a non-EKS cluster.
+ */
+
+import { assert, assertEquals, assertRejects } from "./support/assert.ts";
+import { closedPortUrl, FakeEc2, FakeImds, HangingServer } from "./support/fake_aws.ts";
+import { TEST_CREDENTIALS } from "./support/harness.ts";
+import { sdkImds, sdkTagReader } from "../lib/aws.ts";
+import {
+  DEFAULT_CLUSTER_ID,
+  eksFromKubeContext,
+  IdentityError,
+  type IdentityInputs,
+  regionFromSharedConfig,
+  resolveIdentity,
+} from "../lib/identity.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+interface Env {
+  imds: FakeImds;
+  ec2: FakeEc2;
+  inputs: (over?: Partial<IdentityInputs>) => IdentityInputs;
+  close: () => Promise<void>;
+}
+
+function env(): Env {
+  const imds = new FakeImds("ap-south-1", "i-0abc");
+  const ec2 = new FakeEc2();
+  return {
+    imds,
+    ec2,
+    inputs: (over = {}) => ({
+      clusterId: undefined,
+      region: undefined,
+      eks: undefined,
+      profileRegion: undefined,
+      imds: sdkImds({ endpoint: imds.url }),
+      ec2: (region) => sdkTagReader(region, { endpoint: ec2.url, credentials: TEST_CREDENTIALS }),
+      needRegion: true,
+      ...over,
+    }),
+    close: async () => {
+      await imds.close();
+      await ec2.close();
+    },
+  };
+}
+
+const eks = {
+  region: "eu-north-1",
+  clusterName: "from-kubeconfig",
+  source: "kubeconfig cluster ARN arn:aws:eks:eu-north-1:123456789012:cluster/from-kubeconfig",
+};
+
+Deno.test("region order: flag/env, kubeconfig, profile, IMDS", opts, async () => {
+  const e = env();
+  try {
+    const flag = { value: "us-west-2", source: "--region" };
+    const profile = { value: "ca-central-1", source: "AWS profile dev in /h/.aws/config" };
+    const r = async (over: Partial<IdentityInputs>) =>
+      (await resolveIdentity(e.inputs({ clusterId: { value: "c", source: "x" }, ...over }))).region;
+    assertEquals(await r({ region: flag, eks, profileRegion: profile }), flag);
+    assertEquals(await r({ eks, profileRegion: profile }), {
+      value: "eu-north-1",
+      source: eks.source,
+    });
+    assertEquals(await r({ profileRegion: profile }), profile);
+    assertEquals(await r({}), { value: "ap-south-1", source: "IMDS placement/region" });
+    // IMDSv2: a token was fetched, and every GET carried it (the fake refuses otherwise)
+    assert(e.imds.seen.includes("PUT /latest/api/token"));
+  } finally {
+    await e.close();
+  }
+});
+
+Deno.test(
+  "cluster id order: flag/env, kubeconfig, IMDS tags, DescribeTags, default",
+  opts,
+  async () => {
+    const e = env();
+    try {
+      const c = async (over: Partial<IdentityInputs>) => {
+        const id = await resolveIdentity(
+          e.inputs({ region: { value: "r", source: "--region" }, ...over }),
+        );
+        return [id.clusterId.value, id.clusterId.source, id.warnings.length];
+      };
+      assertEquals(await c({ clusterId: { value: "flag", source: "--cluster-id" }, eks }), [
+        "flag",
+        "--cluster-id",
+        0,
+      ]);
+      assertEquals(await c({ eks }), ["from-kubeconfig", eks.source, 0]);
+      // instance tags through IMDS, in the order eks:cluster-name, CLUSTER_ID, Name
+      e.imds.tags.set("Name", "name-tag");
+      assertEquals(await c({}), ["name-tag", "IMDS instance tag Name", 0]);
+      e.imds.tags.set("CLUSTER_ID", "cluster-id-tag");
+      assertEquals(await c({}), ["cluster-id-tag", "IMDS instance tag CLUSTER_ID", 0]);
+      e.imds.tags.set("eks:cluster-name", "eks-tag");
+      assertEquals(await c({}), ["eks-tag", "IMDS instance tag eks:cluster-name", 0]);
+      // instance-metadata tags off: EC2 DescribeTags for the instance id
+      e.imds.tagsEnabled = false;
+      e.ec2.tags.set("i-0abc", new Map([["Name", "n"], ["eks:cluster-name", "prod-eks"]]));
+      assertEquals(await c({}), ["prod-eks", "EC2 DescribeTags i-0abc tag eks:cluster-name", 0]);
+      assertEquals(e.ec2.seen.at(-1), {
+        action: "DescribeTags",
+        accessKeyId: TEST_CREDENTIALS.accessKeyId,
+      });
+      // no tag at all: the default, with a warning that says what to set
+      e.ec2.tags.clear();
+      const none = await resolveIdentity(e.inputs({ region: { value: "r", source: "x" } }));
+      assertEquals(none.clusterId, { value: DEFAULT_CLUSTER_ID, source: "default" });
+      assert(none.warnings[0]?.includes("set AWS_CLUSTER_ID"), none.warnings[0]);
+      // DescribeTags denied: the warning names the permission
+      e.ec2.deny = true;
+      const denied = await resolveIdentity(e.inputs({ region: { value: "r", source: "x" } }));
+      assertEquals(denied.clusterId.value, DEFAULT_CLUSTER_ID);
+      assert(
+        denied.warnings.some((w) =>
+          w.includes("ec2:DescribeTags") && w.includes("UnauthorizedOperation")
+        ),
+        denied.warnings.join("|"),
+      );
+    } finally {
+      await e.close();
+    }
+  },
+);
+
+async function withinTenSeconds<T>(p: Promise<T>): Promise<T> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    t = setTimeout(() => reject(new Error("IMDS resolution hung")), 10_000);
+  });
+  try {
+    return await Promise.race([p, hung]);
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+Deno.test(
+  "IMDS blocked (closed port, or hanging): a clear error naming the variable, not a hang",
+  opts,
+  async () => {
+    const hanging = new HangingServer();
+    try {
+      for (const url of [closedPortUrl(), hanging.url]) {
+        const base = {
+          clusterId: undefined,
+          region: undefined,
+          eks: undefined,
+          profileRegion: undefined,
+          imds: sdkImds({ endpoint: url }),
+          ec2: undefined,
+          needRegion: true,
+        };
+        const started = performance.now();
+        const e = await withinTenSeconds(assertRejects(() => resolveIdentity(base), IdentityError));
+        const ms = Math.round(performance.now() - started);
+        console.log(
+          `IMDS at ${url === hanging.url ? "a hanging" : "a closed"} port: gave up after ${ms} ms`,
+        );
+        assert(
+          e.message.startsWith("no AWS region: set AWS_REGION (or --region); IMDS unreachable"),
+          e.message,
+        );
+        const e2 = await withinTenSeconds(
+          assertRejects(
+            () =>
+              resolveIdentity({
+                ...base,
+                imds: sdkImds({ endpoint: url }),
+                region: { value: "us-east-1", source: "AWS_REGION" },
+              }),
+            IdentityError,
+          ),
+        );
+        assert(
+          e2.message.startsWith(
+            "no cluster id: set AWS_CLUSTER_ID (or --cluster-id); IMDS unreachable",
+          ),
+          e2.message,
+        );
+      }
+    } finally {
+      hanging.close();
+    }
+  },
+);
+
+Deno.test("IMDS disabled (AWS_EC2_METADATA_DISABLED): the error says so", async () => {
+  const e = await assertRejects(
+    () =>
+      resolveIdentity({
+        clusterId: undefined,
+        region: { value: "r", source: "AWS_REGION" },
+        eks: undefined,
+        profileRegion: undefined,
+        imds: undefined,
+        ec2: undefined,
+        needRegion: true,
+      }),
+    IdentityError,
+  );
+  assertEquals(
+    e.message,
+    "no cluster id: set AWS_CLUSTER_ID (or --cluster-id); IMDS is disabled (AWS_EC2_METADATA_DISABLED)",
+  );
+});
+
+Deno.test("a region is not required for --dry-run or --no-cloudwatch", async () => {
+  const id = await resolveIdentity({
+    clusterId: { value: "c", source: "--cluster-id" },
+    region: undefined,
+    eks: undefined,
+    profileRegion: undefined,
+    imds: undefined,
+    ec2: undefined,
+    needRegion: false,
+  });
+  assertEquals(id.region, undefined);
+});
+
+Deno.test("kubeconfig written by aws eks update-kubeconfig: region and cluster from the ARN", () => {
+  const arn = "arn:aws:eks:us-west-2:111122223333:cluster/payments";
+  assertEquals(
+    eksFromKubeContext({
+      contextName: arn,
+      clusterName: arn,
+      server: "https://ABCDEF.gr7.us-west-2.eks.amazonaws.com",
+      exec: {
+        command: "aws",
+        args: [
+          "--region",
+          "us-west-2",
+          "eks",
+          "get-token",
+          "--cluster-name",
+          "payments",
+          "--output",
+          "json",
+        ],
+      },
+    }),
+    { region: "us-west-2", clusterName: "payments", source: `kubeconfig cluster ARN ${arn}` },
+  );
+  // renamed context and cluster (eksctl, --alias): the exec args still tell
+  assertEquals(
+    eksFromKubeContext({
+      contextName: "payments",
+      clusterName: "payments.us-west-2.eksctl.io",
+      server: "https://ABCDEF.gr7.us-west-2.eks.amazonaws.com",
+      exec: {
+        command: "aws",
+        args: ["eks", "get-token", "--cluster-name=payments", "--region=us-west-2"],
+      },
+    }),
+    { region: "us-west-2", clusterName: "payments", source: "kubeconfig exec args (aws)" },
+  );
+  // aws-iam-authenticator: cluster from -i, region from the server name
+  assertEquals(
+    eksFromKubeContext({
+      contextName: "x",
+      clusterName: "x",
+      server: "https://ABCDEF.yl4.eu-central-1.eks.amazonaws.com",
+      exec: { command: "aws-iam-authenticator", args: ["token", "-i", "orders"] },
+    }),
+    {
+      region: "eu-central-1",
+      clusterName: "orders",
+      source: "kubeconfig exec args (aws-iam-authenticator)",
+    },
+  );
+  // China partition ARNs too
+  assertEquals(
+    eksFromKubeContext({
+      contextName: "c",
+      clusterName: "arn:aws-cn:eks:cn-north-1:111122223333:cluster/cn",
+      server: "https://x",
+      exec: undefined,
+    })?.region,
+    "cn-north-1",
+  );
+});
+
+Deno.test("kubeconfig of a non-EKS cluster: nothing from it", () => {
+  assertEquals(
+    eksFromKubeContext({
+      contextName: "kind-kind",
+      clusterName: "kind-kind",
+      server: "https://127.0.0.1:6443",
+      exec: undefined,
+    }),
+    undefined,
+  );
+  assertEquals(
+    eksFromKubeContext({
+      contextName: "gke",
+      clusterName: "gke_proj_zone_c",
+      server: "https://34.1.2.3",
+      exec: { command: "gke-gcloud-auth-plugin", args: [] },
+    }),
+    undefined,
+  );
+});
+
+Deno.test("region from an AWS shared config profile", () => {
+  const text = [
+    "[default]",
+    "region = us-east-1",
+    "",
+    "[profile dev] ; comment",
+    "output = json",
+    "region=eu-west-3",
+    "[sso-session s]",
+    "region = ap-east-1",
+  ].join("\n");
+  assertEquals(regionFromSharedConfig(text, undefined), "us-east-1");
+  assertEquals(regionFromSharedConfig(text, "dev"), "eu-west-3");
+  assertEquals(regionFromSharedConfig(text, "missing"), undefined);
+});

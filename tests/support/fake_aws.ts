@@ -1,0 +1,266 @@
+/**
+ * Local AWS endpoints for identity and credential tests, spoken to by the
+ * real SDK clients: IMDSv2 (token required), EC2 DescribeTags (EC2 query
+ * protocol, XML), STS AssumeRoleWithWebIdentity (query protocol, XML), and a
+ * container credentials endpoint (EKS Pod Identity) that checks its
+ * authorization token.
+ *
+ * @module
+ */
+
+function listen(
+  handler: (req: Request) => Response | Promise<Response>,
+): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, handler);
+}
+
+const EXPIRES = "2099-01-01T00:00:00Z";
+
+/** IMDSv2: PUT /latest/api/token, then GETs carrying the token. */
+export class FakeImds {
+  /** meta-data paths → text; a missing path answers 404. */
+  readonly paths = new Map<string, string>();
+  /** Instance tags exposed under `tags/instance` (instance-metadata tags on). */
+  readonly tags = new Map<string, string>();
+  /** Whether instance-metadata tags are enabled. */
+  tagsEnabled = true;
+  /** Requests seen (method path). */
+  readonly seen: string[] = [];
+  /** Instance role credentials, when set. */
+  role: { name: string; accessKeyId: string } | undefined;
+  #token = `imds-token-${crypto.randomUUID()}`;
+  #server: Deno.HttpServer<Deno.NetAddr>;
+
+  constructor(region = "ap-south-1", instanceId = "i-0123456789abcdef0") {
+    this.paths.set("placement/region", region);
+    this.paths.set("instance-id", instanceId);
+    this.#server = listen((req) => this.#handle(req));
+  }
+
+  /** `http://127.0.0.1:<port>` */
+  get url(): string {
+    return `http://127.0.0.1:${this.#server.addr.port}`;
+  }
+
+  #handle(req: Request): Response {
+    const path = new URL(req.url).pathname;
+    this.seen.push(`${req.method} ${path}`);
+    if (path === "/latest/api/token") {
+      if (req.method !== "PUT" || !req.headers.get("x-aws-ec2-metadata-token-ttl-seconds")) {
+        return new Response("", { status: 400 });
+      }
+      return new Response(this.#token);
+    }
+    if (req.headers.get("x-aws-ec2-metadata-token") !== this.#token) {
+      return new Response("", { status: 401 });
+    }
+    const md = path.replace(/^\/latest\/meta-data\//, "");
+    if (md === "tags/instance" && this.tagsEnabled) {
+      return new Response([...this.tags.keys()].join("\n"));
+    }
+    if (md.startsWith("tags/instance/") && this.tagsEnabled) {
+      const v = this.tags.get(decodeURIComponent(md.slice("tags/instance/".length)));
+      return v === undefined ? new Response("", { status: 404 }) : new Response(v);
+    }
+    if (this.role !== undefined) {
+      if (md === "iam/security-credentials/" || md === "iam/security-credentials") {
+        return new Response(this.role.name);
+      }
+      if (md === `iam/security-credentials/${this.role.name}`) {
+        return Response.json({
+          Code: "Success",
+          Type: "AWS-HMAC",
+          AccessKeyId: this.role.accessKeyId,
+          SecretAccessKey: "instance-secret",
+          Token: "instance-session-token",
+          Expiration: EXPIRES,
+          LastUpdated: "2026-01-01T00:00:00Z",
+        });
+      }
+    }
+    const v = this.paths.get(md);
+    return v === undefined ? new Response("", { status: 404 }) : new Response(v);
+  }
+
+  async close(): Promise<void> {
+    await this.#server.shutdown();
+  }
+}
+
+/** A TCP listener that accepts and never answers (a hanging IMDS). */
+export class HangingServer {
+  readonly #listener: Deno.Listener;
+  readonly #conns: Deno.Conn[] = [];
+
+  constructor() {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    this.#listener = listener;
+    (async () => {
+      try {
+        for await (const c of listener) this.#conns.push(c);
+      } catch {
+        // closed
+      }
+    })();
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.#listener.addr as Deno.NetAddr).port}`;
+  }
+
+  close(): void {
+    for (const c of this.#conns) {
+      try {
+        c.close();
+      } catch {
+        // gone
+      }
+    }
+    this.#listener.close();
+  }
+}
+
+/** A loopback URL nothing listens on (connection refused). */
+export function closedPortUrl(): string {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return `http://127.0.0.1:${port}`;
+}
+
+async function form(req: Request): Promise<URLSearchParams> {
+  return new URLSearchParams(await req.text());
+}
+
+/** EC2 DescribeTags (EC2 query protocol). */
+export class FakeEc2 {
+  /** instance id → tags */
+  readonly tags = new Map<string, Map<string, string>>();
+  /** Answer UnauthorizedOperation (no ec2:DescribeTags). */
+  deny = false;
+  /** Actions seen with their access key ids. */
+  readonly seen: { action: string; accessKeyId: string | undefined }[] = [];
+  #server: Deno.HttpServer<Deno.NetAddr>;
+
+  constructor() {
+    this.#server = listen((req) => this.#handle(req));
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.#server.addr.port}`;
+  }
+
+  async #handle(req: Request): Promise<Response> {
+    const p = await form(req);
+    const action = p.get("Action") ?? "";
+    const auth = req.headers.get("authorization") ?? "";
+    this.seen.push({ action, accessKeyId: /Credential=([^/]+)\//.exec(auth)?.[1] });
+    if (this.deny) {
+      return new Response(
+        `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this operation. User: arn:aws:sts::123456789012:assumed-role/node/i-0123 is not authorized to perform: ec2:DescribeTags</Message></Error></Errors><RequestID>req-1</RequestID></Response>`,
+        { status: 403, headers: { "content-type": "text/xml" } },
+      );
+    }
+    if (action !== "DescribeTags") return new Response("", { status: 400 });
+    const filters = new Map<string, string[]>();
+    for (let i = 1; p.has(`Filter.${i}.Name`); i++) {
+      const values: string[] = [];
+      for (let j = 1; p.has(`Filter.${i}.Value.${j}`); j++) {
+        values.push(p.get(`Filter.${i}.Value.${j}`) as string);
+      }
+      filters.set(p.get(`Filter.${i}.Name`) as string, values);
+    }
+    const ids = filters.get("resource-id") ?? [];
+    const keys = filters.get("key");
+    const items: string[] = [];
+    for (const id of ids) {
+      for (const [k, v] of this.tags.get(id) ?? []) {
+        if (keys !== undefined && !keys.includes(k)) continue;
+        items.push(
+          `<item><resourceId>${id}</resourceId><resourceType>instance</resourceType><key>${k}</key><value>${v}</value></item>`,
+        );
+      }
+    }
+    return new Response(
+      `<?xml version="1.0" encoding="UTF-8"?>\n<DescribeTagsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>req-2</requestId><tagSet>${
+        items.join("")
+      }</tagSet></DescribeTagsResponse>`,
+      { headers: { "content-type": "text/xml" } },
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.#server.shutdown();
+  }
+}
+
+/** STS AssumeRoleWithWebIdentity (query protocol), checking the token. */
+export class FakeSts {
+  /** The web identity token it accepts. */
+  readonly token: string;
+  /** Role ARNs assumed. */
+  readonly assumed: string[] = [];
+  #server: Deno.HttpServer<Deno.NetAddr>;
+
+  constructor(token: string) {
+    this.token = token;
+    this.#server = listen((req) => this.#handle(req));
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.#server.addr.port}`;
+  }
+
+  async #handle(req: Request): Promise<Response> {
+    const p = await form(req);
+    if (
+      p.get("Action") !== "AssumeRoleWithWebIdentity" || p.get("WebIdentityToken") !== this.token
+    ) {
+      return new Response(
+        `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>InvalidIdentityToken</Code><Message>bad token</Message></Error><RequestId>r</RequestId></ErrorResponse>`,
+        { status: 400, headers: { "content-type": "text/xml" } },
+      );
+    }
+    this.assumed.push(p.get("RoleArn") ?? "");
+    return new Response(
+      `<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>ASIAIRSAEXAMPLE</AccessKeyId><SecretAccessKey>irsa-secret</SecretAccessKey><SessionToken>irsa-session</SessionToken><Expiration>${EXPIRES}</Expiration></Credentials><SubjectFromWebIdentityToken>system:serviceaccount:kube-system:cni-metrics-helper</SubjectFromWebIdentityToken><AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/cni/s</Arn><AssumedRoleId>AROAEXAMPLE:s</AssumedRoleId></AssumedRoleUser><Audience>sts.amazonaws.com</Audience></AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>`,
+      { headers: { "content-type": "text/xml" } },
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.#server.shutdown();
+  }
+}
+
+/** EKS Pod Identity's container credentials endpoint, checking the token. */
+export class FakeContainerCredentials {
+  readonly token: string;
+  /** Authorization headers seen. */
+  readonly seen: (string | null)[] = [];
+  #server: Deno.HttpServer<Deno.NetAddr>;
+
+  constructor(token: string) {
+    this.token = token;
+    this.#server = listen((req) => {
+      const auth = req.headers.get("authorization");
+      this.seen.push(auth);
+      if (auth !== this.token) return new Response("denied", { status: 401 });
+      return Response.json({
+        AccessKeyId: "ASIAPODIDENTITY",
+        SecretAccessKey: "pod-identity-secret",
+        Token: "pod-identity-session",
+        AccountId: "123456789012",
+        Expiration: EXPIRES,
+      });
+    });
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.#server.addr.port}/v1/credentials`;
+  }
+
+  async close(): Promise<void> {
+    await this.#server.shutdown();
+  }
+}

@@ -9,11 +9,15 @@
 import { getLogger } from "@logtape/logtape";
 import type { Config } from "./config.ts";
 import {
+  CloudWatchCallError,
   cloudWatchClient,
   type CloudWatchOptions,
   CloudWatchPublisher,
   DryRunPublisher,
+  putDashboard,
+  putMetricAlarm,
 } from "./cloudwatch.ts";
+import { alarmInputs, dashboardBody, defaultDashboardName } from "./dashboard.ts";
 import { type Clock, Collector, type CycleReport } from "./collector.ts";
 import {
   eksFromKubeContext,
@@ -24,7 +28,7 @@ import {
   resolveIdentity,
   type TagReader,
 } from "./identity.ts";
-import { connectKube, type KubeClient, KubeError } from "./kube.ts";
+import { connectKube, type KubeClient, KubeError, loadKubeconfigOnly } from "./kube.ts";
 import { PublishBuffer, type Publisher } from "./publish.ts";
 import { sdkImds, sdkTagReader } from "./aws.ts";
 import { ListenError, makeHandler, serve } from "./server.ts";
@@ -75,6 +79,7 @@ const log = () => getLogger(["cni-metrics-helper"]);
  * @returns the exit code: 0 done, 1 runtime failure, 2 configuration the user must fix
  */
 export async function runApp(config: Config, rt: Runtime): Promise<number> {
+  if (config.command === "dashboard") return await runDashboard(config, rt);
   let kube: KubeClient | undefined;
   const status = new HelperStatus(rt.version, config.intervalSeconds);
   const stopServer = new AbortController();
@@ -138,10 +143,14 @@ export async function runApp(config: Config, rt: Runtime): Promise<number> {
  * Resolves region and cluster id from the config, the kubeconfig context,
  * the AWS profile and the instance, and logs one line saying where each came from.
  */
-async function resolve(config: Config, rt: Runtime, kc: k8s.KubeConfig): Promise<Identity> {
-  const cluster = kc.getCurrentCluster();
-  const user = kc.getCurrentUser();
-  const eks = cluster === null ? undefined : eksFromKubeContext({
+async function resolve(
+  config: Config,
+  rt: Runtime,
+  kc: k8s.KubeConfig | undefined,
+): Promise<Identity> {
+  const cluster = kc?.getCurrentCluster() ?? null;
+  const user = kc?.getCurrentUser();
+  const eks = cluster === null || kc === undefined ? undefined : eksFromKubeContext({
     contextName: kc.getCurrentContext(),
     clusterName: cluster.name,
     server: cluster.server,
@@ -268,4 +277,72 @@ async function collect(
   }
   log().info("stopped");
   return 0;
+}
+
+/**
+ * `dashboard`: creates or replaces the CloudWatch dashboard (and with
+ * `--alarms` the alarms) for the resolved region and cluster id.
+ */
+async function runDashboard(config: Config, rt: Runtime): Promise<number> {
+  let kc: k8s.KubeConfig | undefined;
+  try {
+    kc = loadKubeconfigOnly({
+      kubeconfig: config.kubeconfig,
+      context: config.context,
+      inCluster: rt.inCluster,
+      homeConfig: rt.homeKubeconfig,
+      ...(rt.inClusterRoot !== undefined ? { inClusterRoot: rt.inClusterRoot } : {}),
+    }).kubeConfig;
+  } catch (e) {
+    // the dashboard needs no cluster access: the kubeconfig only helps name it
+    log().debug("no kubeconfig for region and cluster id hints: {error}", {
+      error: e instanceof Error ? e.message : String(e),
+    });
+  }
+  let identity: Identity;
+  try {
+    identity = await resolve(config, rt, kc);
+  } catch (e) {
+    if (!(e instanceof IdentityError)) throw e;
+    log().error("{error}", { error: e.message });
+    return 2;
+  }
+  const target = { region: identity.region?.value ?? "", clusterId: identity.clusterId.value };
+  const name = config.dashboardName ?? defaultDashboardName(target.clusterId);
+  const body = dashboardBody(target, name);
+  const alarms = config.alarms
+    ? alarmInputs(target, config.ipUtilizationThreshold, config.alarmTopicArn)
+    : [];
+  if (config.dryRun) {
+    rt.writeStdout(JSON.stringify({ DashboardName: name, DashboardBody: body }));
+    for (const a of alarms) rt.writeStdout(JSON.stringify(a));
+    return 0;
+  }
+  const client = cloudWatchClient({
+    region: target.region,
+    ...(config.profile !== undefined ? { profile: config.profile } : {}),
+    ...rt.cloudwatch,
+  });
+  try {
+    const problems = await putDashboard(client, name, body);
+    for (const p of problems) {
+      log().warn("CloudWatch says of the dashboard: {problem}", { problem: p });
+    }
+    log().info("dashboard {name} created or replaced: {url}", {
+      name,
+      url:
+        `https://${target.region}.console.aws.amazon.com/cloudwatch/home?region=${target.region}#dashboards:name=${name}`,
+    });
+    for (const a of alarms) {
+      await putMetricAlarm(client, a);
+      log().info("alarm {name} created or updated", { name: a.AlarmName });
+    }
+    return 0;
+  } catch (e) {
+    if (!(e instanceof CloudWatchCallError)) throw e;
+    log().error("{error}", { error: e.message });
+    return 1;
+  } finally {
+    client.destroy();
+  }
 }

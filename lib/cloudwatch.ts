@@ -8,8 +8,13 @@
 import {
   CloudWatchClient,
   type CloudWatchClientConfig,
+  PutDashboardCommand,
+  PutMetricAlarmCommand,
+  type PutMetricAlarmCommandInput,
   PutMetricDataCommand,
 } from "@aws-sdk/client-cloudwatch";
+import type { AlarmInput } from "./dashboard.ts";
+import { awsErrorText } from "./errors.ts";
 import type { Publisher, PutRequest } from "./publish.ts";
 
 /** How to reach CloudWatch. */
@@ -95,5 +100,68 @@ export class DryRunPublisher implements Publisher {
   put(request: PutRequest): Promise<void> {
     this.#write(JSON.stringify(request));
     return Promise.resolve();
+  }
+}
+
+/** A dashboard or alarm call CloudWatch refused, naming the IAM action. */
+export class CloudWatchCallError extends Error {
+  /**
+   * @param message names the action and CloudWatch's answer
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "CloudWatchCallError";
+  }
+}
+
+function callError(action: string, e: unknown): CloudWatchCallError {
+  const name = (e as { name?: string }).name ?? "";
+  const text = awsErrorText(e);
+  if (/AccessDenied|UnauthorizedOperation|NotAuthorized/i.test(name)) {
+    return new CloudWatchCallError(
+      `${action} was denied: the caller lacks the IAM permission cloudwatch:${action} (${text})`,
+    );
+  }
+  return new CloudWatchCallError(`${action} failed: ${text}`);
+}
+
+/**
+ * Creates or replaces a dashboard.
+ *
+ * @param client the SDK client
+ * @param name dashboard name
+ * @param body the body object
+ * @returns CloudWatch's validation messages (empty when all is well)
+ * @throws {CloudWatchCallError} naming `cloudwatch:PutDashboard` when denied
+ */
+export async function putDashboard(
+  client: CloudWatchClient,
+  name: string,
+  body: unknown,
+): Promise<string[]> {
+  try {
+    const out = await client.send(
+      new PutDashboardCommand({ DashboardName: name, DashboardBody: JSON.stringify(body) }),
+    );
+    return (out.DashboardValidationMessages ?? []).map((m) =>
+      `${m.DataPath ?? ""}: ${m.Message ?? ""}`
+    );
+  } catch (e) {
+    throw callError("PutDashboard", e);
+  }
+}
+
+/**
+ * Creates or updates an alarm.
+ *
+ * @param client the SDK client
+ * @param input the alarm
+ * @throws {CloudWatchCallError} naming `cloudwatch:PutMetricAlarm` when denied
+ */
+export async function putMetricAlarm(client: CloudWatchClient, input: AlarmInput): Promise<void> {
+  try {
+    await client.send(new PutMetricAlarmCommand(input as unknown as PutMetricAlarmCommandInput));
+  } catch (e) {
+    throw callError("PutMetricAlarm", e);
   }
 }

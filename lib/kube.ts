@@ -156,7 +156,24 @@ export async function connectKube(opts: KubeOptions): Promise<KubeClient> {
   return new KubeAdapter(kc, describe, cluster.server.replace(/\/+$/, ""), http, opts);
 }
 
-function loadKubeConfig(kc: k8s.KubeConfig, opts: KubeOptions): string {
+/**
+ * Loads the kubeconfig only (no connection): for identity hints.
+ *
+ * @param opts where it is
+ * @returns the kubeconfig and a description of where it came from
+ * @throws {KubeError} when none is usable
+ */
+export function loadKubeconfigOnly(
+  opts: Pick<KubeOptions, "kubeconfig" | "context" | "inCluster" | "homeConfig" | "inClusterRoot">,
+): { kubeConfig: k8s.KubeConfig; describe: string } {
+  const kc = new k8s.KubeConfig();
+  return { kubeConfig: kc, describe: loadKubeConfig(kc, opts) };
+}
+
+function loadKubeConfig(
+  kc: k8s.KubeConfig,
+  opts: Pick<KubeOptions, "kubeconfig" | "context" | "inCluster" | "homeConfig" | "inClusterRoot">,
+): string {
   let describe: string;
   const files = opts.kubeconfig.length > 0
     ? opts.kubeconfig

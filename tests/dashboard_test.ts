@@ -1,0 +1,162 @@
+/**
+ * `dashboard`: the body and alarm definitions as golden JSON, then the
+ * command through the real SDK against the local CloudWatch endpoint.
+ */
+
+import { assert, assertEquals } from "./support/assert.ts";
+import { World } from "./support/harness.ts";
+import { alarmInputs, dashboardBody, defaultDashboardName } from "../lib/dashboard.ts";
+import { METRICS } from "../lib/catalog.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+const target = { region: "eu-west-1", clusterId: "prod" };
+const TOPIC = "arn:aws:sns:eu-west-1:123456789012:oncall";
+
+/** Compares pretty JSON with `tests/golden/<name>`; `UPDATE_GOLDEN=1` rewrites it. */
+function assertGoldenJson(actual: unknown, name: string): void {
+  const url = new URL(`./golden/${name}`, import.meta.url);
+  const text = JSON.stringify(actual, null, 2) + "\n";
+  if (Deno.env.get("UPDATE_GOLDEN") === "1") Deno.writeTextFileSync(url, text);
+  assertEquals(text, Deno.readTextFileSync(url));
+}
+
+Deno.test("dashboard body (golden JSON)", () => {
+  const body = dashboardBody(target, "EKS-CNI-metrics-prod");
+  assertGoldenJson(body, "dashboard-prod.json");
+  // every metric a widget names is one the helper publishes, with our namespace and dimension
+  const names = new Set(METRICS.map((m) => m.cwName));
+  for (const w of body.widgets) {
+    for (const row of (w.properties["metrics"] as unknown[][] | undefined) ?? []) {
+      if (typeof row[0] !== "string") continue;
+      assertEquals([row[0], row[2], row[3]], ["Kubernetes", "CLUSTER_ID", "prod"]);
+      assert(names.has(row[1] as string), `unknown metric ${row[1]}`);
+    }
+  }
+  assertEquals(body.widgets[0]?.type, "text");
+  assert(String(body.widgets[0]?.properties["markdown"]).includes("cni-metrics-helper dashboard"));
+});
+
+Deno.test("alarm definitions (golden JSON), with and without an SNS topic", () => {
+  assertGoldenJson(alarmInputs(target, 90, TOPIC), "alarms-prod.json");
+  const quiet = alarmInputs(target, 75, undefined);
+  assertEquals(quiet.map((a) => a.AlarmName), [
+    "EKS-CNI-prod-ip-utilization",
+    "EKS-CNI-prod-no-available-ip",
+  ]);
+  assert(quiet.every((a) => a["AlarmActions"] === undefined));
+  assertEquals(quiet[0]?.["Threshold"], 75);
+  assertEquals(quiet[0]?.["EvaluationPeriods"], 3);
+});
+
+Deno.test("default dashboard name", () => {
+  assertEquals(defaultDashboardName("prod"), "EKS-CNI-metrics-prod");
+  assertEquals(defaultDashboardName("arn:weird/name"), "EKS-CNI-metrics-arn-weird-name");
+});
+
+Deno.test(
+  "dashboard --alarms through the SDK: PutDashboard and PutMetricAlarm as defined",
+  opts,
+  async () => {
+    const w = await World.start();
+    try {
+      const bodies: Record<string, unknown>[] = [];
+      w.cw.handlers.set("PutDashboard", (b) => {
+        bodies.push(b);
+        return Response.json({ DashboardValidationMessages: [] });
+      });
+      w.cw.handlers.set("PutMetricAlarm", (b) => {
+        bodies.push(b);
+        return Response.json({});
+      });
+      const code = await w.run(["dashboard", "--alarms", "--alarm-topic-arn", TOPIC]);
+      assertEquals(code, 0, w.logs.join("\n"));
+      assertEquals(w.cw.requests.map((r) => r.operation), [
+        "PutDashboard",
+        "PutMetricAlarm",
+        "PutMetricAlarm",
+      ]);
+      assert(w.cw.requests.every((r) => r.region === "us-test-1"));
+      const dash = bodies[0] as { DashboardName: string; DashboardBody: string };
+      assertEquals(dash.DashboardName, "EKS-CNI-metrics-test");
+      assertEquals(
+        JSON.parse(dash.DashboardBody),
+        dashboardBody({ region: "us-test-1", clusterId: "test" }, "EKS-CNI-metrics-test"),
+      );
+      assertEquals(
+        bodies.slice(1),
+        JSON.parse(
+          JSON.stringify(alarmInputs({ region: "us-test-1", clusterId: "test" }, 90, TOPIC)),
+        ),
+      );
+      assert(
+        w.messages("info").some((m) =>
+          m.includes("dashboard EKS-CNI-metrics-test created or replaced")
+        ),
+      );
+    } finally {
+      await w.close();
+    }
+  },
+);
+
+Deno.test("dashboard --dry-run prints the body and alarms, sends nothing", opts, async () => {
+  const w = await World.start();
+  try {
+    const code = await w.run(["dashboard", "--dry-run", "--alarms", "--name", "mine"]);
+    assertEquals(code, 0);
+    assertEquals(w.cw.requests.length, 0);
+    assertEquals(w.stdout.length, 3);
+    assertEquals(JSON.parse(w.stdout[0] as string).DashboardName, "mine");
+    assertEquals(JSON.parse(w.stdout[1] as string).AlarmName, "EKS-CNI-test-ip-utilization");
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test(
+  "missing cloudwatch:PutDashboard or PutMetricAlarm: the error names the action",
+  opts,
+  async () => {
+    const w = await World.start();
+    try {
+      const denied = (action: string) => ({
+        status: 403,
+        code: "AccessDenied",
+        message:
+          `User: arn:aws:iam::123456789012:user/ops is not authorized to perform: cloudwatch:${action}`,
+      });
+      w.cw.faults.push(denied("PutDashboard"));
+      assertEquals(await w.run(["dashboard"]), 1);
+      assert(
+        w.messages("error").some((m) =>
+          m.startsWith(
+            "PutDashboard was denied: the caller lacks the IAM permission cloudwatch:PutDashboard",
+          )
+        ),
+        w.messages("error").join("\n"),
+      );
+      w.cw.handlers.set("PutDashboard", () => Response.json({ DashboardValidationMessages: [] }));
+      let calls = 0;
+      w.cw.handlers.set("PutMetricAlarm", () => {
+        calls++;
+        return Response.json(
+          {
+            __type: "AccessDenied",
+            message: "not authorized to perform: cloudwatch:PutMetricAlarm",
+          },
+          { status: 403, headers: { "x-amzn-query-error": "AccessDenied;Sender" } },
+        );
+      });
+      assertEquals(await w.run(["dashboard", "--alarms"]), 1);
+      assertEquals(calls, 1);
+      assert(
+        w.messages("error").some((m) =>
+          m.includes("cloudwatch:PutMetricAlarm") && m.includes("was denied")
+        ),
+        w.messages("error").join("\n"),
+      );
+    } finally {
+      await w.close();
+    }
+  },
+);

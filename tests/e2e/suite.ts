@@ -1,0 +1,582 @@
+/**
+ * End to end against a real kube-apiserver (RBAC enforced) and etcd, moto
+ * for CloudWatch and EC2, and the AWS IMDS mock, all in this process's own
+ * network namespace (see run.ts). The helper runs as deploy.yaml's service
+ * account with a minted token, with the start task's permissions. Published
+ * values are read back through moto's GetMetricData / GetMetricStatistics and
+ * compared with figures computed here from what the simulated nodes served.
+ */
+
+import { loadAll } from "js-yaml";
+import {
+  CloudWatchClient,
+  DescribeAlarmsCommand,
+  GetDashboardCommand,
+  GetMetricDataCommand,
+  GetMetricStatisticsCommand,
+} from "@aws-sdk/client-cloudwatch";
+import {
+  CreateTagsCommand,
+  DescribeImagesCommand,
+  EC2Client,
+  RunInstancesCommand,
+} from "@aws-sdk/client-ec2";
+import { assert, assertEquals } from "../support/assert.ts";
+import { passThrough, readLines, spawnHelper } from "../support/harness.ts";
+import { certFile } from "../support/fake_apiserver.ts";
+import { freshNode, type NodeFigures } from "../support/sim.ts";
+import { API, Cluster, createPod, deletePod, Kube, MOTO_URL, SimNode } from "./env.ts";
+import { METRICS } from "../../lib/catalog.ts";
+import { dashboardBody } from "../../lib/dashboard.ts";
+
+if (Deno.env.get("E2E_NETNS") === undefined) {
+  throw new Error("run the e2e suite through `deno task e2e` (it needs its own network namespace)");
+}
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+const REGION = "us-west-2";
+const AWS_CREDS = { accessKeyId: "testing", secretAccessKey: "testing" };
+const dir = Deno.makeTempDirSync({ prefix: "cnimh-e2e-" });
+const cluster = new Cluster(dir);
+const nodes: SimNode[] = [];
+let ipCounter = 10;
+let instanceId = "";
+let saToken = "";
+
+const cw = new CloudWatchClient({ region: REGION, endpoint: MOTO_URL, credentials: AWS_CREDS });
+
+function b64(s: string): string {
+  return btoa(s);
+}
+
+/** A kubeconfig in `home/.kube/config`: a token, or the admin client certificate. */
+function writeKubeconfig(home: string, auth: { token: string } | "admin"): void {
+  Deno.mkdirSync(`${home}/.kube`, { recursive: true });
+  const user = auth === "admin"
+    ? [
+      `    client-certificate-data: ${b64(certFile("client.crt"))}`,
+      `    client-key-data: ${b64(certFile("client.key"))}`,
+    ]
+    : [`    token: ${auth.token}`];
+  Deno.writeTextFileSync(
+    `${home}/.kube/config`,
+    [
+      "apiVersion: v1",
+      "kind: Config",
+      "clusters:",
+      "- name: e2e",
+      "  cluster:",
+      `    server: ${API}`,
+      `    certificate-authority-data: ${b64(certFile("ca.crt"))}`,
+      "users:",
+      "- name: u",
+      "  user:",
+      ...user,
+      "contexts:",
+      "- name: e2e",
+      "  context: {cluster: e2e, user: u}",
+      "current-context: e2e",
+      "",
+    ].join("\n"),
+  );
+}
+
+async function mintToken(kube: Kube, sa: string): Promise<string> {
+  const r = await kube.json("POST", `/api/v1/namespaces/kube-system/serviceaccounts/${sa}/token`, {
+    apiVersion: "authentication.k8s.io/v1",
+    kind: "TokenRequest",
+    spec: { expirationSeconds: 3600 },
+  });
+  return (r["status"] as { token: string }).token;
+}
+
+async function addNode(
+  name: string,
+  step: (f: NodeFigures) => void,
+  listen = true,
+): Promise<SimNode> {
+  const ip = `10.200.1.${ipCounter++}`;
+  const n = new SimNode(name, ip, { ...freshNode(1_700_000_000), addReq: 100 }, step);
+  if (listen) n.listen();
+  await createPod(cluster.kube, name, ip, { "k8s-app": "aws-node" });
+  nodes.push(n);
+  return n;
+}
+
+/** Deterministic movement: counters grow, gauges wobble. */
+function grow(seed: number): (f: NodeFigures) => void {
+  let i = 0;
+  return (f) => {
+    i++;
+    f.addReq += 3 + seed;
+    f.delReq += 1 + (i % 2);
+    f.ec2Req += seed;
+    f.awsApiErr += i % 3 === 0 ? 1 : 0;
+    f.noAvailable += seed === 2 ? 1 : 0;
+    f.reconcile += 1;
+    f.assigned = 3 + ((i + seed) % 5);
+    f.total = 10 + seed;
+    f.eniAllocated = 1 + (seed % 2);
+    f.inProgress = i % 2;
+    f.latencyP99 = 10 * seed + (i % 4);
+  };
+}
+
+interface HelperRun {
+  code: number;
+  stderr: string[];
+  startMs: number;
+  endMs: number;
+}
+
+/** Runs the helper; `onCycle(n)` after each cycle log line; SIGTERM after `stopAfter` cycles. */
+async function runHelper(
+  args: string[],
+  env: Record<string, string>,
+  stopAfter?: number,
+  onCycle?: (n: number) => Promise<void> | void,
+): Promise<HelperRun> {
+  const home = `${dir}/home-${crypto.randomUUID()}`;
+  Deno.mkdirSync(home);
+  if (env["KUBECONFIG_AUTH"] === "admin") writeKubeconfig(home, "admin");
+  else writeKubeconfig(home, { token: env["KUBECONFIG_AUTH"] ?? saToken });
+  const fullEnv: Record<string, string> = {
+    ...passThrough(),
+    PATH: "/usr/bin:/bin",
+    HOME: home,
+    AWS_ACCESS_KEY_ID: AWS_CREDS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: AWS_CREDS.secretAccessKey,
+    AWS_ENDPOINT_URL_CLOUDWATCH: MOTO_URL,
+    AWS_ENDPOINT_URL_EC2: MOTO_URL,
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: "http://127.0.0.1:1338",
+    ...env,
+  };
+  delete fullEnv["KUBECONFIG_AUTH"];
+  const startMs = Date.now();
+  const child = spawnHelper([...args, "--listen", "127.0.0.1:0"], fullEnv);
+  const stderr: string[] = [];
+  let cycles = 0;
+  let chain = Promise.resolve();
+  const reading = readLines(child.stderr, (line) => {
+    stderr.push(line);
+    if (!line.includes('"msg":"cycle:')) return;
+    const n = ++cycles;
+    chain = chain.then(async () => {
+      await onCycle?.(n);
+      if (n === stopAfter) child.kill("SIGTERM");
+    });
+  });
+  await child.stdout.cancel();
+  const status = await child.status;
+  await reading;
+  await chain;
+  return { code: status.code, stderr, startMs, endMs: Date.now() };
+}
+
+/** Per-cycle values of every metric for one cluster id, through GetMetricData (1 s periods). */
+async function readBack(
+  clusterId: string,
+  run: HelperRun,
+): Promise<Map<string, { t: number[]; v: number[] }>> {
+  const out = await cw.send(
+    new GetMetricDataCommand({
+      StartTime: new Date(Math.floor(run.startMs / 1000) * 1000 - 2000),
+      EndTime: new Date(run.endMs + 2000),
+      ScanBy: "TimestampAscending",
+      MetricDataQueries: METRICS.map((m, i) => ({
+        Id: `m${i}`,
+        MetricStat: {
+          Metric: {
+            Namespace: "Kubernetes",
+            MetricName: m.cwName,
+            Dimensions: [{ Name: "CLUSTER_ID", Value: clusterId }],
+          },
+          Period: 1,
+          Stat: "Sum",
+        },
+      })),
+    }),
+  );
+  const res = new Map<string, { t: number[]; v: number[] }>();
+  for (const r of out.MetricDataResults ?? []) {
+    const m = METRICS[Number((r.Id ?? "m0").slice(1))];
+    if (m === undefined) continue;
+    res.set(m.cwName, { t: (r.Timestamps ?? []).map((d) => d.getTime()), v: r.Values ?? [] });
+  }
+  return res;
+}
+
+const GAUGE: Record<string, (f: NodeFigures) => number> = {
+  assignIPAddresses: (f) => f.assigned,
+  totalIPAddresses: (f) => f.total,
+  totalIPv4Prefixes: (f) => f.prefixes,
+  totalAssignedIPv4sPerCidr: () => 0,
+  eniAllocated: (f) => f.eniAllocated,
+  eniMaxAvailable: (f) => f.eniMax,
+  maxIPAddresses: (f) => f.maxIPs,
+  ipamdActionInProgress: (f) => f.inProgress,
+};
+const COUNTER: Record<string, (f: NodeFigures) => number> = {
+  addReqCount: (f) => f.addReq,
+  delReqCount: (f) => f.delReq,
+  awsAPIErr: (f) => f.awsApiErr,
+  ec2ApiReqCount: (f) => f.ec2Req,
+  ec2ApiErrCount: (f) => f.ec2Err,
+  ipamdErr: (f) => f.ipamdErr,
+  noAvailableIPAddresses: (f) => f.noAvailable,
+  reconcileCount: (f) => f.reconcile,
+  awsUtilErr: () => 0,
+  podENIErr: () => 0,
+  forceRemoveENI: () => 0,
+  forceRemoveIPs: () => 0,
+};
+
+/**
+ * What CloudWatch should hold, computed from what the nodes served: scrapes
+ * are assigned to the cycle whose (1 s) timestamp precedes them; a node's
+ * first scrape is its baseline; a changed start time or a lower value is a
+ * restart (the increase is the new value).
+ */
+function expected(cycleStarts: number[], served: SimNode[]): Map<string, number[]> {
+  const out = new Map<string, number[]>(METRICS.map((m) => [m.cwName, cycleStarts.map(() => 0)]));
+  const cycleOf = (at: number) => {
+    let k = -1;
+    cycleStarts.forEach((t, i) => {
+      if (t <= at) k = i;
+    });
+    return k;
+  };
+  for (const n of served) {
+    let prev: NodeFigures | undefined;
+    for (const s of n.served) {
+      const k = cycleOf(s.at);
+      if (k < 0) {
+        prev = s.figures;
+        continue;
+      }
+      const add = (name: string, v: number) => {
+        const arr = out.get(name) as number[];
+        arr[k] = (arr[k] ?? 0) + v;
+      };
+      for (const [name, f] of Object.entries(GAUGE)) add(name, f(s.figures));
+      const arr = out.get("awsAPILatency") as number[];
+      arr[k] = Math.max(arr[k] ?? 0, s.figures.latencyP99);
+      if (prev !== undefined) {
+        const restarted = prev.startTime !== s.figures.startTime;
+        for (const [name, f] of Object.entries(COUNTER)) {
+          const now = f(s.figures);
+          const before = f(prev);
+          add(name, restarted || now < before ? now : now - before);
+        }
+      }
+      prev = s.figures;
+    }
+  }
+  return out;
+}
+
+function compare(got: Map<string, { t: number[]; v: number[] }>, want: Map<string, number[]>) {
+  for (const m of METRICS) {
+    assertEquals(got.get(m.cwName)?.v, want.get(m.cwName), `${m.cwName}`);
+  }
+}
+
+Deno.test(
+  "environment: etcd, kube-apiserver with RBAC, moto, IMDS mock; deploy.yaml's RBAC applied",
+  opts,
+  async () => {
+    const t0 = performance.now();
+    await cluster.start();
+    const kube = cluster.kube;
+    // deploy.yaml's ServiceAccount, ClusterRole, ClusterRoleBinding, for real
+    // deno-lint-ignore no-explicit-any
+    const docs = loadAll(
+      Deno.readTextFileSync(new URL("../../deploy.yaml", import.meta.url)),
+    ) as any[];
+    for (const d of docs.filter((x) => x && x.kind !== "Deployment")) {
+      const path = d.kind === "ServiceAccount"
+        ? "/api/v1/namespaces/kube-system/serviceaccounts"
+        : `/apis/rbac.authorization.k8s.io/v1/${
+          d.kind === "ClusterRole" ? "clusterroles" : "clusterrolebindings"
+        }`;
+      await kube.json("POST", path, d);
+    }
+    saToken = await mintToken(kube, "cni-metrics-helper");
+    // moto holds the instance the IMDS mock describes, tagged for DescribeTags
+    const ec2 = new EC2Client({ region: REGION, endpoint: MOTO_URL, credentials: AWS_CREDS });
+    const images = await ec2.send(new DescribeImagesCommand({}));
+    const ami = images.Images?.[0]?.ImageId ?? "ami-12c6146b";
+    const run = await ec2.send(
+      new RunInstancesCommand({ ImageId: ami, MinCount: 1, MaxCount: 1, InstanceType: "t3.micro" }),
+    );
+    instanceId = run.Instances?.[0]?.InstanceId ?? "";
+    assert(instanceId.startsWith("i-"), instanceId);
+    await ec2.send(
+      new CreateTagsCommand({
+        Resources: [instanceId],
+        Tags: [{ Key: "eks:cluster-name", Value: "e2e-cluster-from-ec2" }, {
+          Key: "Name",
+          Value: "node-1",
+        }],
+      }),
+    );
+    ec2.destroy();
+    // IMDS with instance-metadata tags (eks:cluster-name), and one without tags
+    await cluster.imds(1338, {
+      "instance-id": instanceId,
+      "placement-region": REGION,
+      "tags-instance-name": "node-1",
+      "tags-instance-test": "e2e-cluster",
+    }, { "tags-instance-test": "/latest/meta-data/tags/instance/eks:cluster-name" });
+    await cluster.imds(1339, { "instance-id": instanceId, "placement-region": REGION }, {
+      "tags-instance-name": "/latest/meta-data/no-tags-name",
+      "tags-instance-test": "/latest/meta-data/no-tags-test",
+    });
+    console.log(`environment up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  },
+);
+
+Deno.test(
+  "steady cluster, SIGTERM with data pending: every metric in moto equals what the nodes served",
+  opts,
+  async () => {
+    for (let i = 0; i < 4; i++) await addNode(`aws-node-s${i}`, grow(i + 1));
+    // pods of other apps must not be scraped
+    const other = new SimNode("kube-proxy-x", `10.200.1.${ipCounter++}`, freshNode(1), () => {});
+    other.listen();
+    await createPod(cluster.kube, other.name, other.ip, { "k8s-app": "kube-proxy" });
+    const run = await runHelper(["--interval", "2"], {}, 3);
+    assertEquals(run.code, 0, run.stderr.join("\n"));
+    assert(
+      run.stderr.some((l) => l.includes("shutting down: flushing 21 datums")),
+      "cycle 3 was pending at SIGTERM",
+    );
+    assert(
+      run.stderr.some((l) =>
+        l.includes(
+          '"msg":"region us-west-2 (from IMDS placement/region), cluster id e2e-cluster (from IMDS instance tag eks:cluster-name)"',
+        )
+      ),
+      run.stderr.join("\n"),
+    );
+    const got = await readBack("e2e-cluster", run);
+    const starts = got.get("assignIPAddresses")?.t ?? [];
+    assertEquals(starts.length, 3);
+    compare(got, expected(starts, nodes.filter((n) => n.name.startsWith("aws-node-s"))));
+    assertEquals(other.served.length, 0);
+    // the statistics call a dashboard makes agrees
+    const stats = await cw.send(
+      new GetMetricStatisticsCommand({
+        Namespace: "Kubernetes",
+        MetricName: "addReqCount",
+        Dimensions: [{ Name: "CLUSTER_ID", Value: "e2e-cluster" }],
+        StartTime: new Date(run.startMs - 5000),
+        EndTime: new Date(run.endMs + 5000),
+        Period: 3600,
+        Statistics: ["Sum", "SampleCount"],
+      }),
+    );
+    const dp = stats.Datapoints?.[0];
+    assertEquals(dp?.SampleCount, 3);
+    assertEquals(dp?.Sum, (got.get("addReqCount")?.v ?? []).reduce((a, b) => a + b, 0));
+    for (const n of nodes) {
+      n.close();
+      await deletePod(cluster.kube, n.name);
+    }
+    nodes.length = 0;
+    other.close();
+    await deletePod(cluster.kube, other.name);
+  },
+);
+
+Deno.test(
+  "nodes added and removed, an aws-node restart, a node whose port 61678 is closed (503)",
+  opts,
+  async () => {
+    const n1 = await addNode("aws-node-c1", grow(1));
+    const n2 = await addNode("aws-node-c2", grow(2));
+    await addNode("aws-node-closed", () => {}, false);
+    const run = await runHelper(
+      ["--interval", "2"],
+      { AWS_CLUSTER_ID: "e2e-churn" },
+      5,
+      async (n) => {
+        if (n === 2) {
+          await addNode("aws-node-c3", grow(3));
+          n2.close();
+          await deletePod(cluster.kube, n2.name);
+        }
+        if (n === 3) {
+          // aws-node restarts on node 1: counters start again, new start time
+          n1.figures = { ...freshNode(1_800_000_000) };
+        }
+      },
+    );
+    assertEquals(run.code, 0, run.stderr.join("\n"));
+    const warn = run.stderr.filter((l) =>
+      l.includes('"level":"warning"') && l.includes("aws-node-closed")
+    );
+    assert(
+      warn.length >= 5,
+      `expected a warning per cycle for the closed node, got ${warn.length}`,
+    );
+    assert(warn[0]?.includes("HTTP 503") && warn[0]?.includes("tcp/61678"), warn[0]);
+    const got = await readBack("e2e-churn", run);
+    const starts = got.get("assignIPAddresses")?.t ?? [];
+    assertEquals(starts.length, 5);
+    const want = expected(starts, nodes);
+    compare(got, want);
+    // the restart shows as the new counts, never a negative or a cluster-wide jump
+    assert((got.get("addReqCount")?.v ?? []).every((v) => v >= 0));
+    for (const n of nodes) {
+      n.close();
+      await deletePod(cluster.kube, n.name).catch(() => {});
+    }
+    nodes.length = 0;
+  },
+);
+
+Deno.test(
+  "--once from a workstation: admin kubeconfig, region and cluster id from flags, no IMDS",
+  opts,
+  async () => {
+    await addNode("aws-node-w1", grow(4));
+    await addNode("aws-node-w2", grow(5));
+    const run = await runHelper(
+      ["--once", "--interval", "1", "--region", REGION, "--cluster-id", "e2e-workstation"],
+      { KUBECONFIG_AUTH: "admin", AWS_EC2_METADATA_DISABLED: "true" },
+    );
+    assertEquals(run.code, 0, run.stderr.join("\n"));
+    const got = await readBack("e2e-workstation", run);
+    const starts = got.get("addReqCount")?.t ?? [];
+    assertEquals(starts.length, 1);
+    // two samples: the first is the baseline, only the second is published
+    const want = expected([0, ...starts], nodes);
+    for (const m of METRICS) {
+      assertEquals(
+        got.get(m.cwName)?.v,
+        [(want.get(m.cwName) ?? [])[1]],
+        m.cwName,
+      );
+    }
+    assert((got.get("addReqCount")?.v[0] ?? 0) > 0);
+  },
+);
+
+Deno.test(
+  "instance-metadata tags off: the cluster id from EC2 DescribeTags in moto",
+  opts,
+  async () => {
+    const run = await runHelper(["--once", "--interval", "1"], {
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: "http://127.0.0.1:1339",
+    });
+    assertEquals(run.code, 0, run.stderr.join("\n"));
+    assert(
+      run.stderr.some((l) =>
+        l.includes(
+          `cluster id e2e-cluster-from-ec2 (from EC2 DescribeTags ${instanceId} tag eks:cluster-name)`,
+        )
+      ),
+      run.stderr.join("\n"),
+    );
+    const got = await readBack("e2e-cluster-from-ec2", run);
+    assertEquals(got.get("assignIPAddresses")?.v.length, 1);
+  },
+);
+
+Deno.test(
+  "RBAC: without the binding, or without pods/proxy, the log names the missing permission",
+  opts,
+  async () => {
+    const kube = cluster.kube;
+    for (const sa of ["e2e-unbound", "e2e-list-only"]) {
+      await kube.json("POST", "/api/v1/namespaces/kube-system/serviceaccounts", {
+        apiVersion: "v1",
+        kind: "ServiceAccount",
+        metadata: { name: sa },
+      });
+    }
+    await kube.json("POST", "/apis/rbac.authorization.k8s.io/v1/clusterroles", {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRole",
+      metadata: { name: "e2e-list-only" },
+      rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["list"] }],
+    });
+    await kube.json("POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: "e2e-list-only" },
+      roleRef: {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "ClusterRole",
+        name: "e2e-list-only",
+      },
+      subjects: [{ kind: "ServiceAccount", name: "e2e-list-only", namespace: "kube-system" }],
+    });
+    const unbound = await runHelper(["--once", "--interval", "1", "--cluster-id", "x"], {
+      KUBECONFIG_AUTH: await mintToken(kube, "e2e-unbound"),
+    });
+    assertEquals(unbound.code, 1);
+    assert(
+      unbound.stderr.some((l) =>
+        l.includes("HTTP 403") &&
+        l.includes(
+          'cannot list resource \\"pods\\" in API group \\"\\" in the namespace \\"kube-system\\"',
+        ) &&
+        l.includes("system:serviceaccount:kube-system:e2e-unbound")
+      ),
+      unbound.stderr.join("\n"),
+    );
+    const listOnly = await runHelper(["--once", "--interval", "1", "--cluster-id", "x"], {
+      KUBECONFIG_AUTH: await mintToken(kube, "e2e-list-only"),
+    });
+    assertEquals(listOnly.code, 1);
+    assert(
+      listOnly.stderr.some((l) =>
+        l.includes("HTTP 403") && l.includes('cannot get resource \\"pods/proxy\\"')
+      ),
+      listOnly.stderr.join("\n"),
+    );
+    for (const n of nodes) {
+      n.close();
+      await deletePod(kube, n.name).catch(() => {});
+    }
+    nodes.length = 0;
+  },
+);
+
+Deno.test("dashboard --alarms: read back with GetDashboard and DescribeAlarms", opts, async () => {
+  const run = await runHelper(
+    ["dashboard", "--alarms", "--region", REGION, "--cluster-id", "e2e-cluster"],
+    { AWS_EC2_METADATA_DISABLED: "true" },
+  );
+  assertEquals(run.code, 0, run.stderr.join("\n"));
+  const dash = await cw.send(
+    new GetDashboardCommand({ DashboardName: "EKS-CNI-metrics-e2e-cluster" }),
+  );
+  assertEquals(
+    JSON.parse(dash.DashboardBody ?? "{}"),
+    dashboardBody({ region: REGION, clusterId: "e2e-cluster" }, "EKS-CNI-metrics-e2e-cluster"),
+  );
+  const alarms = await cw.send(
+    new DescribeAlarmsCommand({ AlarmNamePrefix: "EKS-CNI-e2e-cluster-" }),
+  );
+  assertEquals(
+    (alarms.MetricAlarms ?? []).map((a) => a.AlarmName).sort(),
+    ["EKS-CNI-e2e-cluster-ip-utilization", "EKS-CNI-e2e-cluster-no-available-ip"],
+  );
+  const util = alarms.MetricAlarms?.find((a) => a.AlarmName?.endsWith("ip-utilization"));
+  assertEquals(util?.Threshold, 90);
+  assertEquals(util?.EvaluationPeriods, 3);
+  assertEquals(
+    util?.Metrics?.find((m) => m.Id === "utilization")?.Expression,
+    "100 * assigned / max",
+  );
+});
+
+Deno.test("environment stops", opts, async () => {
+  cw.destroy();
+  for (const n of nodes) n.close();
+  await cluster.stop();
+  Deno.removeSync(dir, { recursive: true });
+});

@@ -289,10 +289,9 @@ Deno.test(
     await cluster.start();
     const kube = cluster.kube;
     // deploy.yaml's ServiceAccount, ClusterRole, ClusterRoleBinding, for real
-    // deno-lint-ignore no-explicit-any
     const docs = loadAll(
       Deno.readTextFileSync(new URL("../../deploy.yaml", import.meta.url)),
-    ) as any[];
+    ) as { kind: string }[];
     for (const d of docs.filter((x) => x && x.kind !== "Deployment")) {
       const path = d.kind === "ServiceAccount"
         ? "/api/v1/namespaces/kube-system/serviceaccounts"

@@ -184,5 +184,6 @@ function formatValue(v: number): string {
   if (Number.isNaN(v)) return "NaN";
   if (v === Infinity) return "+Inf";
   if (v === -Infinity) return "-Inf";
-  return String(v);
+  // 15 significant digits: no binary noise such as 0.30000000000000004
+  return String(Number(v.toPrecision(15)));
 }

@@ -4,7 +4,7 @@
  */
 
 import { assert, assertEquals } from "./support/assert.ts";
-import { World } from "./support/harness.ts";
+import { withWorld } from "./support/harness.ts";
 import { alarmInputs, dashboardBody, defaultDashboardName } from "../lib/dashboard.ts";
 import { METRICS } from "../lib/catalog.ts";
 
@@ -56,107 +56,96 @@ Deno.test("default dashboard name", () => {
 Deno.test(
   "dashboard --alarms through the SDK: PutDashboard and PutMetricAlarm as defined",
   opts,
-  async () => {
-    const w = await World.start();
-    try {
-      const bodies: Record<string, unknown>[] = [];
-      w.cw.handlers.set("PutDashboard", (b) => {
-        bodies.push(b);
-        return Response.json({ DashboardValidationMessages: [] });
-      });
-      w.cw.handlers.set("PutMetricAlarm", (b) => {
-        bodies.push(b);
-        return Response.json({});
-      });
-      const code = await w.run(["dashboard", "--alarms", "--alarm-topic-arn", TOPIC]);
-      assertEquals(code, 0, w.logs.join("\n"));
-      assertEquals(w.cw.requests.map((r) => r.operation), [
-        "PutDashboard",
-        "PutMetricAlarm",
-        "PutMetricAlarm",
-      ]);
-      assert(w.cw.requests.every((r) => r.region === "us-test-1"));
-      const dash = bodies[0] as { DashboardName: string; DashboardBody: string };
-      assertEquals(dash.DashboardName, "EKS-CNI-metrics-test");
-      assertEquals(
-        JSON.parse(dash.DashboardBody),
-        dashboardBody({ region: "us-test-1", clusterId: "test" }, "EKS-CNI-metrics-test"),
-      );
-      assertEquals(
-        bodies.slice(1),
-        JSON.parse(
-          JSON.stringify(alarmInputs({ region: "us-test-1", clusterId: "test" }, 90, TOPIC)),
-        ),
-      );
-      assert(
-        w.messages("info").some((m) =>
-          m.includes("dashboard EKS-CNI-metrics-test created or replaced")
-        ),
-      );
-    } finally {
-      await w.close();
-    }
-  },
+  withWorld(async (w) => {
+    const bodies: Record<string, unknown>[] = [];
+    w.cw.handlers.set("PutDashboard", (b) => {
+      bodies.push(b);
+      return Response.json({ DashboardValidationMessages: [] });
+    });
+    w.cw.handlers.set("PutMetricAlarm", (b) => {
+      bodies.push(b);
+      return Response.json({});
+    });
+    const code = await w.run(["dashboard", "--alarms", "--alarm-topic-arn", TOPIC]);
+    assertEquals(code, 0, w.logs.join("\n"));
+    assertEquals(w.cw.requests.map((r) => r.operation), [
+      "PutDashboard",
+      "PutMetricAlarm",
+      "PutMetricAlarm",
+    ]);
+    assert(w.cw.requests.every((r) => r.region === "us-test-1"));
+    const dash = bodies[0] as { DashboardName: string; DashboardBody: string };
+    assertEquals(dash.DashboardName, "EKS-CNI-metrics-test");
+    assertEquals(
+      JSON.parse(dash.DashboardBody),
+      dashboardBody({ region: "us-test-1", clusterId: "test" }, "EKS-CNI-metrics-test"),
+    );
+    assertEquals(
+      bodies.slice(1),
+      JSON.parse(
+        JSON.stringify(alarmInputs({ region: "us-test-1", clusterId: "test" }, 90, TOPIC)),
+      ),
+    );
+    assert(
+      w.messages("info").some((m) =>
+        m.includes("dashboard EKS-CNI-metrics-test created or replaced")
+      ),
+    );
+  }),
 );
 
-Deno.test("dashboard --dry-run prints the body and alarms, sends nothing", opts, async () => {
-  const w = await World.start();
-  try {
+Deno.test(
+  "dashboard --dry-run prints the body and alarms, sends nothing",
+  opts,
+  withWorld(async (w) => {
     const code = await w.run(["dashboard", "--dry-run", "--alarms", "--name", "mine"]);
     assertEquals(code, 0);
     assertEquals(w.cw.requests.length, 0);
     assertEquals(w.stdout.length, 3);
     assertEquals(JSON.parse(w.stdout[0] as string).DashboardName, "mine");
     assertEquals(JSON.parse(w.stdout[1] as string).AlarmName, "EKS-CNI-test-ip-utilization");
-  } finally {
-    await w.close();
-  }
-});
+  }),
+);
 
 Deno.test(
   "missing cloudwatch:PutDashboard or PutMetricAlarm: the error names the action",
   opts,
-  async () => {
-    const w = await World.start();
-    try {
-      const denied = (action: string) => ({
-        status: 403,
-        code: "AccessDenied",
-        message:
-          `User: arn:aws:iam::123456789012:user/ops is not authorized to perform: cloudwatch:${action}`,
-      });
-      w.cw.faults.push(denied("PutDashboard"));
-      assertEquals(await w.run(["dashboard"]), 1);
-      assert(
-        w.messages("error").some((m) =>
-          m.startsWith(
-            "PutDashboard was denied: the caller lacks the IAM permission cloudwatch:PutDashboard",
-          )
-        ),
-        w.messages("error").join("\n"),
+  withWorld(async (w) => {
+    const denied = (action: string) => ({
+      status: 403,
+      code: "AccessDenied",
+      message:
+        `User: arn:aws:iam::123456789012:user/ops is not authorized to perform: cloudwatch:${action}`,
+    });
+    w.cw.faults.push(denied("PutDashboard"));
+    assertEquals(await w.run(["dashboard"]), 1);
+    assert(
+      w.messages("error").some((m) =>
+        m.startsWith(
+          "PutDashboard was denied: the caller lacks the IAM permission cloudwatch:PutDashboard",
+        )
+      ),
+      w.messages("error").join("\n"),
+    );
+    w.cw.handlers.set("PutDashboard", () => Response.json({ DashboardValidationMessages: [] }));
+    let calls = 0;
+    w.cw.handlers.set("PutMetricAlarm", () => {
+      calls++;
+      return Response.json(
+        {
+          __type: "AccessDenied",
+          message: "not authorized to perform: cloudwatch:PutMetricAlarm",
+        },
+        { status: 403, headers: { "x-amzn-query-error": "AccessDenied;Sender" } },
       );
-      w.cw.handlers.set("PutDashboard", () => Response.json({ DashboardValidationMessages: [] }));
-      let calls = 0;
-      w.cw.handlers.set("PutMetricAlarm", () => {
-        calls++;
-        return Response.json(
-          {
-            __type: "AccessDenied",
-            message: "not authorized to perform: cloudwatch:PutMetricAlarm",
-          },
-          { status: 403, headers: { "x-amzn-query-error": "AccessDenied;Sender" } },
-        );
-      });
-      assertEquals(await w.run(["dashboard", "--alarms"]), 1);
-      assertEquals(calls, 1);
-      assert(
-        w.messages("error").some((m) =>
-          m.includes("cloudwatch:PutMetricAlarm") && m.includes("was denied")
-        ),
-        w.messages("error").join("\n"),
-      );
-    } finally {
-      await w.close();
-    }
-  },
+    });
+    assertEquals(await w.run(["dashboard", "--alarms"]), 1);
+    assertEquals(calls, 1);
+    assert(
+      w.messages("error").some((m) =>
+        m.includes("cloudwatch:PutMetricAlarm") && m.includes("was denied")
+      ),
+      w.messages("error").join("\n"),
+    );
+  }),
 );

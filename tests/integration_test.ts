@@ -5,7 +5,7 @@
  */
 
 import { assert, assertEquals } from "./support/assert.ts";
-import { byTimestamp, World } from "./support/harness.ts";
+import { byTimestamp, withWorld, World } from "./support/harness.ts";
 import { THROTTLE, UNAVAILABLE } from "./support/fake_cloudwatch.ts";
 import { awsNodeText, freshNode, type NodeFigures } from "./support/sim.ts";
 import { METRICS } from "../lib/catalog.ts";
@@ -42,111 +42,102 @@ async function runCycles(w: World, n: number, args: string[], between?: (i: numb
 Deno.test(
   "several cycles: exact published sums, restart, node joining and leaving",
   opts,
-  async () => {
-    const w = await World.start();
-    try {
-      let cycle = 0;
-      const now = () => cycle;
-      // a: 100 -> 110 -> 130 -> restart (4) -> 10
-      scripted(w, "aws-node-a", [
-        { addReq: 100, assigned: 5 },
-        { addReq: 110, assigned: 6 },
-        { addReq: 130, assigned: 7 },
-        { addReq: 4, assigned: 2, startTime: 2000 },
-        { addReq: 10, assigned: 3, startTime: 2000 },
-      ], now);
-      // b: 50 -> 55, then leaves after cycle 2
-      scripted(w, "aws-node-b", [{ addReq: 50, assigned: 1 }, { addReq: 55, assigned: 1 }], now);
-      // c joins in cycle 3 with 500 (a baseline: nothing counted), then 501, 503
-      const c: Partial<NodeFigures>[] = [{}, {}, { addReq: 500 }, { addReq: 501 }, { addReq: 503 }];
-      const { code, reports } = await runCycles(w, 5, [], (i) => {
-        cycle = i;
-        if (i === 2) {
-          w.api.pods.delete("aws-node-b");
-          scripted(w, "aws-node-c", c, now);
-        }
-      });
-      assertEquals(code, 0);
-      assertEquals(reports.map((r) => r.scraped), [2, 2, 2, 2, 2]);
-      const sent = byTimestamp(w.cw.datums);
-      assertEquals(sent.size, 5);
-      const series = (name: string) => [...sent.values()].map((m) => m.get(name));
-      assertEquals(series("addReqCount"), [0, 15, 20, 4 + 1, 6 + 2]);
-      assertEquals(series("assignIPAddresses"), [6, 7, 7 + 3, 2 + 3, 3 + 3]);
-      assertEquals(series("maxIPAddresses"), [58, 58, 58, 58, 58]);
-      // every metric, every cycle, exactly once; timestamps are the cycles' start
-      for (const m of sent.values()) {
-        assertEquals([...m.keys()].sort(), METRICS.map((x) => x.cwName).sort());
+  withWorld(async (w) => {
+    let cycle = 0;
+    const now = () => cycle;
+    // a: 100 -> 110 -> 130 -> restart (4) -> 10
+    scripted(w, "aws-node-a", [
+      { addReq: 100, assigned: 5 },
+      { addReq: 110, assigned: 6 },
+      { addReq: 130, assigned: 7 },
+      { addReq: 4, assigned: 2, startTime: 2000 },
+      { addReq: 10, assigned: 3, startTime: 2000 },
+    ], now);
+    // b: 50 -> 55, then leaves after cycle 2
+    scripted(w, "aws-node-b", [{ addReq: 50, assigned: 1 }, { addReq: 55, assigned: 1 }], now);
+    // c joins in cycle 3 with 500 (a baseline: nothing counted), then 501, 503
+    const c: Partial<NodeFigures>[] = [{}, {}, { addReq: 500 }, { addReq: 501 }, { addReq: 503 }];
+    const { code, reports } = await runCycles(w, 5, [], (i) => {
+      cycle = i;
+      if (i === 2) {
+        w.api.pods.delete("aws-node-b");
+        scripted(w, "aws-node-c", c, now);
       }
-      assertEquals(
-        [...sent.keys()],
-        reports.map((r) => r.startedAt.getTime() / 1000),
-      );
-      for (const d of w.cw.datums) {
-        assertEquals(d.Dimensions, [{ Name: "CLUSTER_ID", Value: "test" }]);
-        assertEquals(d.Unit, "Count");
-      }
-      assert(w.cw.requests.every((r) => r.body["Namespace"] === "Kubernetes"));
-      assert(w.cw.requests.every((r) => r.region === "us-test-1"));
-      // publishes every 2 cycles plus the final flush: 2 + 2 + 1 cycles
-      assertEquals(w.cw.requests.map((r) => (r.body["MetricData"] as unknown[]).length), [
-        42,
-        42,
-        21,
-      ]);
-    } finally {
-      await w.close();
+    });
+    assertEquals(code, 0);
+    assertEquals(reports.map((r) => r.scraped), [2, 2, 2, 2, 2]);
+    const sent = byTimestamp(w.cw.datums);
+    assertEquals(sent.size, 5);
+    const series = (name: string) => [...sent.values()].map((m) => m.get(name));
+    assertEquals(series("addReqCount"), [0, 15, 20, 4 + 1, 6 + 2]);
+    assertEquals(series("assignIPAddresses"), [6, 7, 7 + 3, 2 + 3, 3 + 3]);
+    assertEquals(series("maxIPAddresses"), [58, 58, 58, 58, 58]);
+    // every metric, every cycle, exactly once; timestamps are the cycles' start
+    for (const m of sent.values()) {
+      assertEquals([...m.keys()].sort(), METRICS.map((x) => x.cwName).sort());
     }
-  },
+    assertEquals(
+      [...sent.keys()],
+      reports.map((r) => r.startedAt.getTime() / 1000),
+    );
+    for (const d of w.cw.datums) {
+      assertEquals(d.Dimensions, [{ Name: "CLUSTER_ID", Value: "test" }]);
+      assertEquals(d.Unit, "Count");
+    }
+    assert(w.cw.requests.every((r) => r.body["Namespace"] === "Kubernetes"));
+    assert(w.cw.requests.every((r) => r.region === "us-test-1"));
+    // publishes every 2 cycles plus the final flush: 2 + 2 + 1 cycles
+    assertEquals(w.cw.requests.map((r) => (r.body["MetricData"] as unknown[]).length), [
+      42,
+      42,
+      21,
+    ]);
+  }),
 );
 
 Deno.test(
   "a 503 pod, a hung pod and a garbage body fail alone; the cycle goes on",
   opts,
-  async () => {
-    const w = await World.start();
-    try {
-      w.api.textPod("aws-node-ok", awsNodeText({ ...freshNode(1), assigned: 4 }));
-      w.api.addPod("aws-node-503", { kind: "unreachable" });
-      w.api.addPod("aws-node-hung", { kind: "hang" });
-      w.api.textPod("aws-node-garbage", "# TYPE x gauge\nx 1\nthis is not metrics\n");
-      w.api.addPod("aws-node-pending", { kind: "hang" }, { phase: "Pending", podIP: "" });
-      const { code, reports } = await runCycles(w, 2, ["--scrape-timeout", "0.5"]);
-      assertEquals(code, 0);
-      const r = reports[1] as CycleReport;
-      assertEquals(r.found, 5);
-      assertEquals(r.notRunning, 1);
-      assertEquals(r.scraped, 1);
-      assertEquals(
-        r.failures.map((f) => [f.target.name, f.error.kind]).sort(),
-        [["aws-node-503", "http"], ["aws-node-garbage", "parse"], ["aws-node-hung", "timeout"]],
-      );
-      // the hung pod cost the timeout, not the cycle
-      assert(r.durationMs < 5000, `cycle took ${r.durationMs} ms`);
-      const warns = w.messages("warning");
-      assert(
-        warns.some((m) =>
-          m.includes("aws-node-503") && m.includes("HTTP 503") &&
-          m.includes("connection refused") && m.includes("tcp/61678")
-        ),
-        warns.join("\n"),
-      );
-      assert(warns.some((m) => m.includes("aws-node-hung") && m.includes("timed out after 0.5 s")));
-      assert(
-        warns.some((m) => m.includes("aws-node-garbage") && m.includes("line 3: invalid value")),
-        warns.join("\n"),
-      );
-      const sent = byTimestamp(w.cw.datums);
-      assertEquals([...sent.values()].map((m) => m.get("assignIPAddresses")), [4, 4]);
-    } finally {
-      await w.close();
-    }
-  },
+  withWorld(async (w) => {
+    w.api.textPod("aws-node-ok", awsNodeText({ ...freshNode(1), assigned: 4 }));
+    w.api.addPod("aws-node-503", { kind: "unreachable" });
+    w.api.addPod("aws-node-hung", { kind: "hang" });
+    w.api.textPod("aws-node-garbage", "# TYPE x gauge\nx 1\nthis is not metrics\n");
+    w.api.addPod("aws-node-pending", { kind: "hang" }, { phase: "Pending", podIP: "" });
+    const { code, reports } = await runCycles(w, 2, ["--scrape-timeout", "0.5"]);
+    assertEquals(code, 0);
+    const r = reports[1] as CycleReport;
+    assertEquals(r.found, 5);
+    assertEquals(r.notRunning, 1);
+    assertEquals(r.scraped, 1);
+    assertEquals(
+      r.failures.map((f) => [f.target.name, f.error.kind]).sort(),
+      [["aws-node-503", "http"], ["aws-node-garbage", "parse"], ["aws-node-hung", "timeout"]],
+    );
+    // the hung pod cost the timeout, not the cycle
+    assert(r.durationMs < 5000, `cycle took ${r.durationMs} ms`);
+    const warns = w.messages("warning");
+    assert(
+      warns.some((m) =>
+        m.includes("aws-node-503") && m.includes("HTTP 503") &&
+        m.includes("connection refused") && m.includes("tcp/61678")
+      ),
+      warns.join("\n"),
+    );
+    assert(warns.some((m) => m.includes("aws-node-hung") && m.includes("timed out after 0.5 s")));
+    assert(
+      warns.some((m) => m.includes("aws-node-garbage") && m.includes("line 3: invalid value")),
+      warns.join("\n"),
+    );
+    const sent = byTimestamp(w.cw.datums);
+    assertEquals([...sent.values()].map((m) => m.get("assignIPAddresses")), [4, 4]);
+  }),
 );
 
-Deno.test("pagination: more pods than one page are all scraped", opts, async () => {
-  const w = await World.start();
-  try {
+Deno.test(
+  "pagination: more pods than one page are all scraped",
+  opts,
+  withWorld(async (w) => {
     for (let i = 0; i < 1203; i++) {
       w.api.textPod(`aws-node-${i}`, awsNodeText({ ...freshNode(1), assigned: 1 }));
     }
@@ -157,135 +148,108 @@ Deno.test("pagination: more pods than one page are all scraped", opts, async () 
     assertEquals(w.api.counts.list, 3);
     assert(w.api.proxyPaths.every((p) => !p.includes("kube-proxy")));
     assert(w.api.proxyPaths.every((p) => /pods\/aws-node-\d+:61678\/proxy\/metrics$/.test(p)));
-  } finally {
-    await w.close();
-  }
-});
+  }),
+);
 
 Deno.test(
   "CloudWatch throttled: the SDK retries with backoff; every datum once",
   opts,
-  async () => {
-    const w = await World.start();
-    try {
-      w.api.textPod("aws-node-a", awsNodeText(freshNode(1)));
-      w.cw.faults.push(THROTTLE, THROTTLE);
-      const { code } = await runCycles(w, 2, []);
-      assertEquals(code, 0);
-      assertEquals(w.cw.requests.map((r) => r.status), [400, 400, 200]);
-      assertEquals(byTimestamp(w.cw.datums).size, 2);
-      assertEquals(w.cw.datums.length, 42);
-    } finally {
-      await w.close();
-    }
-  },
+  withWorld(async (w) => {
+    w.api.textPod("aws-node-a", awsNodeText(freshNode(1)));
+    w.cw.faults.push(THROTTLE, THROTTLE);
+    const { code } = await runCycles(w, 2, []);
+    assertEquals(code, 0);
+    assertEquals(w.cw.requests.map((r) => r.status), [400, 400, 200]);
+    assertEquals(byTimestamp(w.cw.datums).size, 2);
+    assertEquals(w.cw.datums.length, 42);
+  }),
 );
 
 Deno.test(
   "CloudWatch outage longer than the SDK's retries: kept, then delivered once",
   opts,
-  async () => {
-    const w = await World.start();
-    try {
-      w.api.textPod("aws-node-a", awsNodeText(freshNode(1)));
-      w.cw.outage = UNAVAILABLE;
-      const { code, reports } = await runCycles(w, 6, [], (i) => {
-        if (i === 5) w.cw.outage = undefined;
-      });
-      assertEquals(code, 0);
-      assert(w.cw.requests.filter((r) => r.status === 503).length >= 3);
-      const sent = byTimestamp(w.cw.datums);
-      assertEquals(sent.size, 6);
-      assertEquals(w.cw.datums.length, 6 * 21);
-      assertEquals([...sent.keys()], reports.map((r) => r.startedAt.getTime() / 1000));
-      assert(
-        w.messages("error").some((m) => m.includes("PutMetricData failed") && m.includes("kept")),
-      );
-    } finally {
-      await w.close();
-    }
-  },
+  withWorld(async (w) => {
+    w.api.textPod("aws-node-a", awsNodeText(freshNode(1)));
+    w.cw.outage = UNAVAILABLE;
+    const { code, reports } = await runCycles(w, 6, [], (i) => {
+      if (i === 5) w.cw.outage = undefined;
+    });
+    assertEquals(code, 0);
+    assert(w.cw.requests.filter((r) => r.status === 503).length >= 3);
+    const sent = byTimestamp(w.cw.datums);
+    assertEquals(sent.size, 6);
+    assertEquals(w.cw.datums.length, 6 * 21);
+    assertEquals([...sent.keys()], reports.map((r) => r.startedAt.getTime() / 1000));
+    assert(
+      w.messages("error").some((m) => m.includes("PutMetricData failed") && m.includes("kept")),
+    );
+  }),
 );
 
 Deno.test(
   "the buffer bound drops the oldest datums with a warning that says how many",
   opts,
-  async () => {
-    const w = await World.start();
-    try {
-      w.api.textPod("aws-node-a", awsNodeText(freshNode(1)));
-      w.cw.outage = UNAVAILABLE;
-      const { reports } = await runCycles(w, 4, ["--buffer-max-datums", "50"], (i) => {
-        if (i === 4) w.cw.outage = undefined;
-      });
-      // 4 cycles x 21 datums, 50 kept: the newest 50
-      assertEquals(w.cw.datums.length, 50);
-      const last = (reports[3] as CycleReport).startedAt.getTime() / 1000;
-      assertEquals(w.cw.datums.filter((d) => d.Timestamp === last).length, 21);
-      assert(w.messages("warning").some((m) => m.includes("dropped the 13 oldest datums")));
-    } finally {
-      await w.close();
-    }
-  },
+  withWorld(async (w) => {
+    w.api.textPod("aws-node-a", awsNodeText(freshNode(1)));
+    w.cw.outage = UNAVAILABLE;
+    const { reports } = await runCycles(w, 4, ["--buffer-max-datums", "50"], (i) => {
+      if (i === 4) w.cw.outage = undefined;
+    });
+    // 4 cycles x 21 datums, 50 kept: the newest 50
+    assertEquals(w.cw.datums.length, 50);
+    const last = (reports[3] as CycleReport).startedAt.getTime() / 1000;
+    assertEquals(w.cw.datums.filter((d) => d.Timestamp === last).length, 21);
+    assert(w.messages("warning").some((m) => m.includes("dropped the 13 oldest datums")));
+  }),
 );
 
-Deno.test("no pod scraped: nothing published, logged as an error", opts, async () => {
-  const w = await World.start();
-  try {
+Deno.test(
+  "no pod scraped: nothing published, logged as an error",
+  opts,
+  withWorld(async (w) => {
     w.api.addPod("aws-node-a", { kind: "unreachable" });
     const { code, reports } = await runCycles(w, 2, []);
     assertEquals(code, 0);
     assertEquals(reports.map((r) => r.snapshot), [null, null]);
     assertEquals(w.cw.requests.length, 0);
     assert(w.messages("error").some((m) => m.includes("none scraped")));
-  } finally {
-    await w.close();
-  }
-});
+  }),
+);
 
 Deno.test(
   "--once: two samples one interval apart, the second published; exit 0",
   opts,
-  async () => {
-    const w = await World.start();
-    try {
-      let n = 0;
-      w.api.addPod("aws-node-a", {
-        kind: "text",
-        body: () => awsNodeText({ ...freshNode(1), addReq: 10 + 7 * n++ }),
-      });
-      const code = await w.run(["--once", "--interval", "0.2"]);
-      assertEquals(code, 0);
-      assertEquals(w.cw.datums.length, 21);
-      assertEquals(w.cw.of("addReqCount")[0]?.Value, 7);
-    } finally {
-      await w.close();
-    }
-  },
+  withWorld(async (w) => {
+    let n = 0;
+    w.api.addPod("aws-node-a", {
+      kind: "text",
+      body: () => awsNodeText({ ...freshNode(1), addReq: 10 + 7 * n++ }),
+    });
+    const code = await w.run(["--once", "--interval", "0.2"]);
+    assertEquals(code, 0);
+    assertEquals(w.cw.datums.length, 21);
+    assertEquals(w.cw.of("addReqCount")[0]?.Value, 7);
+  }),
 );
 
 Deno.test(
   "--once: exit 1 when no pod could be scraped, or when the publish failed",
   opts,
-  async () => {
-    const w = await World.start();
-    try {
-      w.api.addPod("aws-node-a", { kind: "unreachable" });
-      assertEquals(await w.run(["--once", "--interval", "0.1"]), 1);
-      assert(w.messages("error").some((m) => m.includes("--once: no pod could be scraped")));
-      w.api.textPod("aws-node-a", awsNodeText(freshNode(1)));
-      w.cw.outage = UNAVAILABLE;
-      assertEquals(await w.run(["--once", "--interval", "0.1"]), 1);
-      assert(w.messages("error").some((m) => m.includes("--once: publish failed")));
-    } finally {
-      await w.close();
-    }
-  },
+  withWorld(async (w) => {
+    w.api.addPod("aws-node-a", { kind: "unreachable" });
+    assertEquals(await w.run(["--once", "--interval", "0.1"]), 1);
+    assert(w.messages("error").some((m) => m.includes("--once: no pod could be scraped")));
+    w.api.textPod("aws-node-a", awsNodeText(freshNode(1)));
+    w.cw.outage = UNAVAILABLE;
+    assertEquals(await w.run(["--once", "--interval", "0.1"]), 1);
+    assert(w.messages("error").some((m) => m.includes("--once: publish failed")));
+  }),
 );
 
-Deno.test("--dry-run: each request as one JSON line, nothing sent", opts, async () => {
-  const w = await World.start();
-  try {
+Deno.test(
+  "--dry-run: each request as one JSON line, nothing sent",
+  opts,
+  withWorld(async (w) => {
     w.api.textPod("aws-node-a", awsNodeText({ ...freshNode(1), assigned: 9 }));
     const code = await w.run(["--once", "--dry-run", "--interval", "0.1"]);
     assertEquals(code, 0);
@@ -299,38 +263,30 @@ Deno.test("--dry-run: each request as one JSON line, nothing sent", opts, async 
     );
     assertEquals(assigned.Value, 9);
     assertEquals(assigned.Dimensions, [{ Name: "CLUSTER_ID", Value: "test" }]);
-  } finally {
-    await w.close();
-  }
-});
+  }),
+);
 
 Deno.test(
   "a wrong token: the listing error names the status, and no token is logged",
   opts,
-  async () => {
-    const w = await World.start();
-    try {
-      w.api.textPod("aws-node-a", awsNodeText(freshNode(1)));
-      w.api.writeKubeconfig(w.kubeconfig, { token: "wrong-token-secret" });
-      const { reports } = await runCycles(w, 1, []);
-      assert(reports[0]?.listError?.includes("HTTP 401"), reports[0]?.listError);
-      assert(w.logs.every((l) => !l.includes("wrong-token-secret") && !l.includes(w.api.token)));
-    } finally {
-      await w.close();
-    }
-  },
+  withWorld(async (w) => {
+    w.api.textPod("aws-node-a", awsNodeText(freshNode(1)));
+    w.api.writeKubeconfig(w.kubeconfig, { token: "wrong-token-secret" });
+    const { reports } = await runCycles(w, 1, []);
+    assert(reports[0]?.listError?.includes("HTTP 401"), reports[0]?.listError);
+    assert(w.logs.every((l) => !l.includes("wrong-token-secret") && !l.includes(w.api.token)));
+  }),
 );
 
-Deno.test("a server certificate from another CA is refused", opts, async () => {
-  const w = await World.start();
-  try {
+Deno.test(
+  "a server certificate from another CA is refused",
+  opts,
+  withWorld(async (w) => {
     w.api.textPod("aws-node-a", awsNodeText(freshNode(1)));
     const other = Deno.readTextFileSync(new URL("./certs/other-ca.crt", import.meta.url));
     w.api.writeKubeconfig(w.kubeconfig, { ca: other });
     const { reports } = await runCycles(w, 1, []);
     assert(reports[0]?.listError !== undefined);
     assertEquals(w.api.counts.proxy, 0);
-  } finally {
-    await w.close();
-  }
-});
+  }),
+);

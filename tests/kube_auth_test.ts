@@ -4,7 +4,7 @@
  */
 
 import { assert, assertEquals } from "./support/assert.ts";
-import { passThrough, spawnHelper, World } from "./support/harness.ts";
+import { passThrough, spawnHelper, withWorld, World } from "./support/harness.ts";
 import { awsNodeText, freshNode } from "./support/sim.ts";
 import type { CycleReport } from "../lib/collector.ts";
 
@@ -13,57 +13,52 @@ const opts = { sanitizeOps: false, sanitizeResources: false };
 Deno.test(
   "an exec credential plugin (aws eks get-token) works from a kubeconfig",
   opts,
-  async () => {
-    const w = await World.start();
-    try {
-      w.api.textPod("aws-node-a", awsNodeText({ ...freshNode(1), assigned: 7 }));
-      // a stand-in `aws` on PATH that prints an ExecCredential, as the AWS CLI does
-      const bin = `${w.dir}/bin`;
-      Deno.mkdirSync(bin);
-      Deno.writeTextFileSync(
-        `${bin}/aws`,
-        `#!/bin/sh\necho "$@" >> ${w.dir}/aws-calls\ncat <<'JSON'\n${
-          JSON.stringify({
-            kind: "ExecCredential",
-            apiVersion: "client.authentication.k8s.io/v1beta1",
-            spec: {},
-            status: { token: w.api.token, expirationTimestamp: "2099-01-01T00:00:00Z" },
-          })
-        }\nJSON\n`,
-        { mode: 0o755 },
-      );
-      w.api.writeKubeconfig(w.kubeconfig, {
-        cluster: "arn:aws:eks:eu-north-1:123456789012:cluster/shop-prod",
-        context: "arn:aws:eks:eu-north-1:123456789012:cluster/shop-prod",
-        exec: {
-          command: "aws",
-          args: ["--region", "eu-north-1", "eks", "get-token", "--cluster-name", "shop-prod"],
-        },
-      });
-      const out = await spawnHelper(
-        ["--kubeconfig", w.kubeconfig, "--once", "--dry-run", "--interval", "0.2"],
-        w.env({ PATH: `${bin}:/usr/bin:/bin` }),
-      ).output();
-      const stderr = new TextDecoder().decode(out.stderr);
-      assertEquals(out.code, 0, stderr);
-      const req = JSON.parse(new TextDecoder().decode(out.stdout).trim());
-      const datum = req.MetricData.find((d: { MetricName: string }) =>
-        d.MetricName === "assignIPAddresses"
-      );
-      assertEquals(datum.Value, 7);
-      // cluster id and region came from the EKS context
-      assertEquals(datum.Dimensions, [{ Name: "CLUSTER_ID", Value: "shop-prod" }]);
-      assert(stderr.includes("region eu-north-1 (from kubeconfig cluster ARN"), stderr);
-      assert(
-        Deno.readTextFileSync(`${w.dir}/aws-calls`).includes(
-          "eks get-token --cluster-name shop-prod",
-        ),
-      );
-      assert(!stderr.includes(w.api.token), "token logged");
-    } finally {
-      await w.close();
-    }
-  },
+  withWorld(async (w) => {
+    w.api.textPod("aws-node-a", awsNodeText({ ...freshNode(1), assigned: 7 }));
+    // a stand-in `aws` on PATH that prints an ExecCredential, as the AWS CLI does
+    const bin = `${w.dir}/bin`;
+    Deno.mkdirSync(bin);
+    Deno.writeTextFileSync(
+      `${bin}/aws`,
+      `#!/bin/sh\necho "$@" >> ${w.dir}/aws-calls\ncat <<'JSON'\n${
+        JSON.stringify({
+          kind: "ExecCredential",
+          apiVersion: "client.authentication.k8s.io/v1beta1",
+          spec: {},
+          status: { token: w.api.token, expirationTimestamp: "2099-01-01T00:00:00Z" },
+        })
+      }\nJSON\n`,
+      { mode: 0o755 },
+    );
+    w.api.writeKubeconfig(w.kubeconfig, {
+      cluster: "arn:aws:eks:eu-north-1:123456789012:cluster/shop-prod",
+      context: "arn:aws:eks:eu-north-1:123456789012:cluster/shop-prod",
+      exec: {
+        command: "aws",
+        args: ["--region", "eu-north-1", "eks", "get-token", "--cluster-name", "shop-prod"],
+      },
+    });
+    const out = await spawnHelper(
+      ["--kubeconfig", w.kubeconfig, "--once", "--dry-run", "--interval", "0.2"],
+      w.env({ PATH: `${bin}:/usr/bin:/bin` }),
+    ).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 0, stderr);
+    const req = JSON.parse(new TextDecoder().decode(out.stdout).trim());
+    const datum = req.MetricData.find((d: { MetricName: string }) =>
+      d.MetricName === "assignIPAddresses"
+    );
+    assertEquals(datum.Value, 7);
+    // cluster id and region came from the EKS context
+    assertEquals(datum.Dimensions, [{ Name: "CLUSTER_ID", Value: "shop-prod" }]);
+    assert(stderr.includes("region eu-north-1 (from kubeconfig cluster ARN"), stderr);
+    assert(
+      Deno.readTextFileSync(`${w.dir}/aws-calls`).includes(
+        "eks get-token --cluster-name shop-prod",
+      ),
+    );
+    assert(!stderr.includes(w.api.token), "token logged");
+  }),
 );
 
 Deno.test(
@@ -127,9 +122,10 @@ Deno.test(
   },
 );
 
-Deno.test("--context picks a context; an unknown one names the ones there are", opts, async () => {
-  const w = await World.start();
-  try {
+Deno.test(
+  "--context picks a context; an unknown one names the ones there are",
+  opts,
+  withWorld(async (w) => {
     w.api.textPod("aws-node-a", awsNodeText(freshNode(1)));
     w.api.writeKubeconfig(w.kubeconfig, { context: "staging" });
     assertEquals(
@@ -143,10 +139,8 @@ Deno.test("--context picks a context; an unknown one names the ones there are", 
       ),
       w.messages("error").join("\n"),
     );
-  } finally {
-    await w.close();
-  }
-});
+  }),
+);
 
 Deno.test("no kubeconfig at all: the message says what to set", opts, async () => {
   const r = await spawnHelper(["--once", "--log-format", "text"], {

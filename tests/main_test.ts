@@ -4,7 +4,7 @@
  */
 
 import { assert, assertEquals } from "./support/assert.ts";
-import { byTimestamp, passThrough, readLines, spawnHelper, World } from "./support/harness.ts";
+import { byTimestamp, passThrough, readLines, spawnHelper, withWorld } from "./support/harness.ts";
 import { awsNodeText, freshNode } from "./support/sim.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -77,9 +77,10 @@ Deno.test("a missing or unreadable kubeconfig exits 1 with a one-line reason", o
   }
 });
 
-Deno.test("SIGTERM: stops scraping, flushes every pending datum, exits 0", opts, async () => {
-  const w = await World.start();
-  try {
+Deno.test(
+  "SIGTERM: stops scraping, flushes every pending datum, exits 0",
+  opts,
+  withWorld(async (w) => {
     w.api.textPod("aws-node-a", awsNodeText({ ...freshNode(1), assigned: 5 }));
     const child = spawnHelper(
       [
@@ -124,14 +125,13 @@ Deno.test("SIGTERM: stops scraping, flushes every pending datum, exits 0", opts,
     for (const secret of [w.api.token, "test-secret-do-not-log"]) {
       assert(stderr.every((l) => !l.includes(secret)), `${secret} logged`);
     }
-  } finally {
-    await w.close();
-  }
-});
+  }),
+);
 
-Deno.test("--once --dry-run: requests on stdout as JSON lines, logs on stderr", opts, async () => {
-  const w = await World.start();
-  try {
+Deno.test(
+  "--once --dry-run: requests on stdout as JSON lines, logs on stderr",
+  opts,
+  withWorld(async (w) => {
     let n = 0;
     w.api.addPod("aws-node-a", {
       kind: "text",
@@ -161,7 +161,5 @@ Deno.test("--once --dry-run: requests on stdout as JSON lines, logs on stderr", 
     );
     assert(r.stderr.split("\n").filter((l) => l !== "").every((l) => JSON.parse(l).level));
     assertEquals(w.cw.requests.length, 0);
-  } finally {
-    await w.close();
-  }
-});
+  }),
+);

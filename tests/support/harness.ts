@@ -203,3 +203,15 @@ export function byTimestamp(
   }
   return out;
 }
+
+/** A test body that gets a started {@linkcode World} and always closes it. */
+export function withWorld(fn: (w: World) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const w = await World.start();
+    try {
+      await fn(w);
+    } finally {
+      await w.close();
+    }
+  };
+}

@@ -253,6 +253,10 @@ async function collect(
 
   if (config.once) {
     const { report, flush } = await collector.once(rt.shutdown);
+    if (rt.shutdown.aborted) {
+      log().error("--once: stopped by a signal before the second sample was published");
+      return 1;
+    }
     if (report.snapshot === null) {
       log().error("--once: no pod could be scraped");
       return 1;

@@ -58,6 +58,8 @@ export class FakeCloudWatch {
   readonly faults: Fault[] = [];
   /** When set, every request fails with it (an outage) until cleared. */
   outage: Fault | undefined;
+  /** When set, asked for each request (0-based count): a fault to answer with. */
+  faultFor: ((n: number) => Fault | undefined) | undefined;
   /** Other operations' handlers (dashboard tests). */
   readonly handlers = new Map<string, (body: Record<string, unknown>) => Response>();
   #server: Deno.HttpServer<Deno.NetAddr>;
@@ -102,7 +104,7 @@ export class FakeCloudWatch {
     const body = raw === "" ? {} : JSON.parse(raw) as Record<string, unknown>;
     const auth = req.headers.get("authorization") ?? "";
     const scope = /Credential=([^/]+)\/\d+\/([^/]+)\//.exec(auth);
-    const fault = this.outage ?? this.faults.shift();
+    const fault = this.outage ?? this.faultFor?.(this.requests.length) ?? this.faults.shift();
     const record = (status: number) =>
       this.requests.push({
         operation,

@@ -57,31 +57,33 @@ export interface ClusterSnapshot {
 }
 
 /**
- * Folds one cycle's scrapes into the state and returns the cluster figures.
- *
- * @param state the memory carried between cycles; updated in place
- * @param listed keys of every pod listed this cycle (scraped or not): state of pods not listed is dropped
- * @param scraped the pods scraped and parsed successfully this cycle
- * @returns the snapshot, or `null` when no pod was scraped (nothing is to be published)
+ * One cycle being folded, pod by pod, as scrapes complete: each pod's
+ * samples become numbers at once (so a 5,000-node cycle does not hold 5,000
+ * parsed bodies), and the state changes only at {@linkcode finish}: an
+ * interrupted cycle leaves it as it was.
  */
-export function aggregate(
-  state: AggregatorState,
-  listed: Iterable<string>,
-  scraped: readonly PodSample[],
-): ClusterSnapshot | null {
-  const keep = new Set(listed);
-  for (const s of scraped) keep.add(s.pod);
-  for (const pod of [...state.pods.keys()]) {
-    if (!keep.has(pod)) state.pods.delete(pod);
-  }
-  if (scraped.length === 0) return null;
+export class CycleAggregation {
+  readonly #state: AggregatorState;
+  readonly #values = new Map<string, number>(METRICS.map((m) => [m.cwName, 0]));
+  readonly #next = new Map<string, PodMemory>();
+  #latency = 0;
+  #baselined = 0;
 
-  const values = new Map<string, number>(METRICS.map((m) => [m.cwName, 0]));
-  let latency = 0;
-  let baselined = 0;
-  for (const { pod, families } of scraped) {
-    const prev = state.pods.get(pod);
-    if (prev === undefined) baselined++;
+  /**
+   * @param state the memory carried between cycles (read now, written by `finish`)
+   */
+  constructor(state: AggregatorState) {
+    this.#state = state;
+  }
+
+  /**
+   * Adds one successfully scraped pod.
+   *
+   * @param sample the pod and its parsed families
+   */
+  add({ pod, families }: PodSample): void {
+    const prev = this.#state.pods.get(pod);
+    if (prev === undefined) this.#baselined++;
     const startTime = families.get(START_TIME_FAMILY)?.samples[0]?.value;
     const restarted = prev !== undefined && startTime !== undefined &&
       prev.startTime !== undefined && startTime !== prev.startTime;
@@ -89,7 +91,7 @@ export function aggregate(
     for (const spec of METRICS) {
       const fam = families.get(spec.family);
       if (spec.kind === "gauge") {
-        if (fam !== undefined) add(values, spec, sumOwn(fam));
+        if (fam !== undefined) add(this.#values, spec, sumOwn(fam));
       } else if (spec.kind === "counter") {
         if (fam === undefined) continue;
         const before = restarted ? undefined : prev?.counters.get(spec.family);
@@ -103,16 +105,58 @@ export function aggregate(
           inc += increase(before?.get(key), s.value, restarted);
         }
         next.counters.set(spec.family, seen);
-        add(values, spec, inc);
+        add(this.#values, spec, inc);
       } else if (fam !== undefined) {
         const before = restarted ? undefined : prev?.latency;
-        latency = Math.max(latency, latencyOf(fam, prev !== undefined, before, next.latency));
+        this.#latency = Math.max(
+          this.#latency,
+          latencyOf(fam, prev !== undefined, before, next.latency),
+        );
       }
     }
-    state.pods.set(pod, next);
+    this.#next.set(pod, next);
   }
-  values.set("awsAPILatency", latency);
-  return { values, podsScraped: scraped.length, podsBaselined: baselined };
+
+  /**
+   * Commits the cycle: scraped pods' new memory, listed-but-failed pods keep
+   * theirs, pods not listed are dropped.
+   *
+   * @param listed keys of every pod listed this cycle (scraped or not)
+   * @returns the snapshot, or `null` when no pod was scraped (nothing is to be published)
+   */
+  finish(listed: Iterable<string>): ClusterSnapshot | null {
+    const keep = new Set(listed);
+    for (const pod of this.#next.keys()) keep.add(pod);
+    for (const pod of [...this.#state.pods.keys()]) {
+      if (!keep.has(pod)) this.#state.pods.delete(pod);
+    }
+    if (this.#next.size === 0) return null;
+    for (const [pod, memory] of this.#next) this.#state.pods.set(pod, memory);
+    this.#values.set("awsAPILatency", this.#latency);
+    return {
+      values: this.#values,
+      podsScraped: this.#next.size,
+      podsBaselined: this.#baselined,
+    };
+  }
+}
+
+/**
+ * Folds one cycle's scrapes into the state and returns the cluster figures.
+ *
+ * @param state the memory carried between cycles; updated in place
+ * @param listed keys of every pod listed this cycle (scraped or not): state of pods not listed is dropped
+ * @param scraped the pods scraped and parsed successfully this cycle
+ * @returns the snapshot, or `null` when no pod was scraped (nothing is to be published)
+ */
+export function aggregate(
+  state: AggregatorState,
+  listed: Iterable<string>,
+  scraped: readonly PodSample[],
+): ClusterSnapshot | null {
+  const cycle = new CycleAggregation(state);
+  for (const s of scraped) cycle.add(s);
+  return cycle.finish(listed);
 }
 
 function add(values: Map<string, number>, spec: MetricSpec, v: number): void {

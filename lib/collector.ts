@@ -10,10 +10,9 @@
 
 import { getLogger } from "@logtape/logtape";
 import {
-  aggregate,
   AggregatorState,
   type ClusterSnapshot,
-  type PodSample,
+  CycleAggregation,
   START_TIME_FAMILY,
 } from "./aggregate.ts";
 import { ExpositionParseError, type MetricFamily, parseExposition } from "./expfmt.ts";
@@ -170,22 +169,25 @@ export class Collector {
     }
 
     const running = targets.filter((t) => t.running);
+    // each pod is folded in as soon as it is parsed, so its body and
+    // samples become garbage at once
+    const cycle = new CycleAggregation(this.#state);
     const outcomes = await mapLimit(
       running,
       this.#opts.scrapeConcurrency,
-      (t) => this.#scrapeOne(t, AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)])),
+      (t) => this.#scrapeOne(t, AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]), cycle),
     );
-    const samples: PodSample[] = [];
+    let scraped = 0;
     const failures: Failure[] = [];
     outcomes.forEach((o, i) => {
       if (o instanceof ScrapeError) failures.push({ target: running[i] as Target, error: o });
-      else samples.push(o);
+      else scraped++;
     });
     const common = {
       startedAt,
       found: targets.length,
       notRunning: targets.length - running.length,
-      scraped: samples.length,
+      scraped,
       failures,
       listError: undefined,
     };
@@ -194,7 +196,7 @@ export class Collector {
       this.#deps.onCycle?.(report);
       return report;
     }
-    const snapshot = aggregate(this.#state, targets.map((t) => t.key), samples);
+    const snapshot = cycle.finish(targets.map((t) => t.key));
     if (snapshot !== null && publish && this.#deps.buffer !== undefined) {
       this.#deps.buffer.add(toDatums(snapshot, this.#opts.clusterId, startedAt));
     }
@@ -209,7 +211,11 @@ export class Collector {
     return report;
   }
 
-  async #scrapeOne(target: Target, signal: AbortSignal): Promise<PodSample | ScrapeError> {
+  async #scrapeOne(
+    target: Target,
+    signal: AbortSignal,
+    cycle: CycleAggregation,
+  ): Promise<true | ScrapeError> {
     let body: string;
     try {
       body = await this.#deps.scraper.scrape(target, signal);
@@ -228,7 +234,8 @@ export class Collector {
         const f = all.get(name);
         if (f !== undefined) families.set(name, f);
       }
-      return { pod: target.key, families };
+      cycle.add({ pod: target.key, families });
+      return true;
     } catch (e) {
       if (e instanceof ExpositionParseError) {
         return new ScrapeError("parse", `metrics text is malformed at ${e.message}`);

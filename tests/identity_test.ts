@@ -55,80 +55,151 @@ const eks = {
   source: "kubeconfig cluster ARN arn:aws:eks:eu-north-1:123456789012:cluster/from-kubeconfig",
 };
 
-Deno.test("region order: flag/env, kubeconfig, profile, IMDS", opts, async () => {
+const FLAG_REGION = { value: "us-west-2", source: "--region" };
+const PROFILE_REGION = { value: "ca-central-1", source: "AWS profile dev in /h/.aws/config" };
+
+// One test per row of the region order; each row's source is present
+// together with every later one, so the row must win over them.
+const regionRows: [string, Partial<IdentityInputs>, { value: string; source: string }][] = [
+  [
+    "--region / AWS_REGION / AWS_DEFAULT_REGION (resolved by config)",
+    { region: FLAG_REGION, eks, profileRegion: PROFILE_REGION },
+    FLAG_REGION,
+  ],
+  [
+    "the EKS kubeconfig context",
+    { eks, profileRegion: PROFILE_REGION },
+    { value: "eu-north-1", source: eks.source },
+  ],
+  ["the AWS profile", { profileRegion: PROFILE_REGION }, PROFILE_REGION],
+  ["IMDS placement/region (IMDSv2)", {}, { value: "ap-south-1", source: "IMDS placement/region" }],
+];
+
+for (const [row, over, want] of regionRows) {
+  Deno.test(`region order: ${row}`, opts, async () => {
+    const e = env();
+    try {
+      const id = await resolveIdentity(
+        e.inputs({ clusterId: { value: "c", source: "x" }, ...over }),
+      );
+      assertEquals(id.region, want);
+      if (want.source.startsWith("IMDS")) {
+        // IMDSv2: a token first; the fake refuses any GET without it
+        assertEquals(e.imds.seen[0], "PUT /latest/api/token");
+      } else {
+        assertEquals(e.imds.seen, [], "IMDS asked although an earlier source answered");
+      }
+    } finally {
+      await e.close();
+    }
+  });
+}
+
+// One test per row of the cluster id order, every later source present too.
+const clusterRows: [string, (e: Env) => Partial<IdentityInputs>, [string, string]][] = [
+  [
+    "--cluster-id / AWS_CLUSTER_ID",
+    (e) => {
+      e.imds.tags.set("eks:cluster-name", "tag");
+      return { clusterId: { value: "flag", source: "--cluster-id" }, eks };
+    },
+    ["flag", "--cluster-id"],
+  ],
+  [
+    "the EKS kubeconfig context",
+    (e) => {
+      e.imds.tags.set("eks:cluster-name", "tag");
+      return { eks };
+    },
+    ["from-kubeconfig", eks.source],
+  ],
+  [
+    "IMDS instance tag eks:cluster-name",
+    (e) => {
+      for (
+        const [k, v] of [["eks:cluster-name", "eks-tag"], ["CLUSTER_ID", "id-tag"], ["Name", "n"]]
+      ) {
+        e.imds.tags.set(k as string, v as string);
+      }
+      return {};
+    },
+    ["eks-tag", "IMDS instance tag eks:cluster-name"],
+  ],
+  [
+    "IMDS instance tag CLUSTER_ID",
+    (e) => {
+      e.imds.tags.set("CLUSTER_ID", "id-tag");
+      e.imds.tags.set("Name", "n");
+      return {};
+    },
+    ["id-tag", "IMDS instance tag CLUSTER_ID"],
+  ],
+  [
+    "IMDS instance tag Name",
+    (e) => {
+      e.imds.tags.set("Name", "name-tag");
+      return {};
+    },
+    ["name-tag", "IMDS instance tag Name"],
+  ],
+  [
+    "EC2 DescribeTags when instance-metadata tags are off",
+    (e) => {
+      e.imds.tagsEnabled = false;
+      e.ec2.tags.set("i-0abc", new Map([["Name", "n"], ["eks:cluster-name", "prod-eks"]]));
+      return {};
+    },
+    ["prod-eks", "EC2 DescribeTags i-0abc tag eks:cluster-name"],
+  ],
+  [
+    "k8s-cluster, with a warning, when no tag names it",
+    () => ({}),
+    [DEFAULT_CLUSTER_ID, "default"],
+  ],
+];
+
+for (const [row, setUp, [value, source]] of clusterRows) {
+  Deno.test(`cluster id order: ${row}`, opts, async () => {
+    const e = env();
+    try {
+      const id = await resolveIdentity(
+        e.inputs({ region: { value: "r", source: "x" }, ...setUp(e) }),
+      );
+      assertEquals(id.clusterId, { value, source });
+      if (source.startsWith("EC2")) {
+        assertEquals(e.ec2.seen, [{
+          action: "DescribeTags",
+          accessKeyId: TEST_CREDENTIALS.accessKeyId,
+        }]);
+      }
+      if (source === "default") {
+        assert(id.warnings.some((w) => w.includes("set AWS_CLUSTER_ID")), id.warnings.join("|"));
+      } else {
+        assertEquals(id.warnings, []);
+      }
+    } finally {
+      await e.close();
+    }
+  });
+}
+
+Deno.test("cluster id: DescribeTags denied, the warning names ec2:DescribeTags", opts, async () => {
   const e = env();
   try {
-    const flag = { value: "us-west-2", source: "--region" };
-    const profile = { value: "ca-central-1", source: "AWS profile dev in /h/.aws/config" };
-    const r = async (over: Partial<IdentityInputs>) =>
-      (await resolveIdentity(e.inputs({ clusterId: { value: "c", source: "x" }, ...over }))).region;
-    assertEquals(await r({ region: flag, eks, profileRegion: profile }), flag);
-    assertEquals(await r({ eks, profileRegion: profile }), {
-      value: "eu-north-1",
-      source: eks.source,
-    });
-    assertEquals(await r({ profileRegion: profile }), profile);
-    assertEquals(await r({}), { value: "ap-south-1", source: "IMDS placement/region" });
-    // IMDSv2: a token was fetched, and every GET carried it (the fake refuses otherwise)
-    assert(e.imds.seen.includes("PUT /latest/api/token"));
+    e.imds.tagsEnabled = false;
+    e.ec2.deny = true;
+    const id = await resolveIdentity(e.inputs({ region: { value: "r", source: "x" } }));
+    assertEquals(id.clusterId.value, DEFAULT_CLUSTER_ID);
+    assert(
+      id.warnings.some((w) =>
+        w.includes("ec2:DescribeTags") && w.includes("UnauthorizedOperation")
+      ),
+      id.warnings.join("|"),
+    );
   } finally {
     await e.close();
   }
 });
-
-Deno.test(
-  "cluster id order: flag/env, kubeconfig, IMDS tags, DescribeTags, default",
-  opts,
-  async () => {
-    const e = env();
-    try {
-      const c = async (over: Partial<IdentityInputs>) => {
-        const id = await resolveIdentity(
-          e.inputs({ region: { value: "r", source: "--region" }, ...over }),
-        );
-        return [id.clusterId.value, id.clusterId.source, id.warnings.length];
-      };
-      assertEquals(await c({ clusterId: { value: "flag", source: "--cluster-id" }, eks }), [
-        "flag",
-        "--cluster-id",
-        0,
-      ]);
-      assertEquals(await c({ eks }), ["from-kubeconfig", eks.source, 0]);
-      // instance tags through IMDS, in the order eks:cluster-name, CLUSTER_ID, Name
-      e.imds.tags.set("Name", "name-tag");
-      assertEquals(await c({}), ["name-tag", "IMDS instance tag Name", 0]);
-      e.imds.tags.set("CLUSTER_ID", "cluster-id-tag");
-      assertEquals(await c({}), ["cluster-id-tag", "IMDS instance tag CLUSTER_ID", 0]);
-      e.imds.tags.set("eks:cluster-name", "eks-tag");
-      assertEquals(await c({}), ["eks-tag", "IMDS instance tag eks:cluster-name", 0]);
-      // instance-metadata tags off: EC2 DescribeTags for the instance id
-      e.imds.tagsEnabled = false;
-      e.ec2.tags.set("i-0abc", new Map([["Name", "n"], ["eks:cluster-name", "prod-eks"]]));
-      assertEquals(await c({}), ["prod-eks", "EC2 DescribeTags i-0abc tag eks:cluster-name", 0]);
-      assertEquals(e.ec2.seen.at(-1), {
-        action: "DescribeTags",
-        accessKeyId: TEST_CREDENTIALS.accessKeyId,
-      });
-      // no tag at all: the default, with a warning that says what to set
-      e.ec2.tags.clear();
-      const none = await resolveIdentity(e.inputs({ region: { value: "r", source: "x" } }));
-      assertEquals(none.clusterId, { value: DEFAULT_CLUSTER_ID, source: "default" });
-      assert(none.warnings[0]?.includes("set AWS_CLUSTER_ID"), none.warnings[0]);
-      // DescribeTags denied: the warning names the permission
-      e.ec2.deny = true;
-      const denied = await resolveIdentity(e.inputs({ region: { value: "r", source: "x" } }));
-      assertEquals(denied.clusterId.value, DEFAULT_CLUSTER_ID);
-      assert(
-        denied.warnings.some((w) =>
-          w.includes("ec2:DescribeTags") && w.includes("UnauthorizedOperation")
-        ),
-        denied.warnings.join("|"),
-      );
-    } finally {
-      await e.close();
-    }
-  },
-);
 
 async function withinTenSeconds<T>(p: Promise<T>): Promise<T> {
   let t: ReturnType<typeof setTimeout> | undefined;

@@ -136,6 +136,10 @@ Deno.test("start and every compile task use the same permission flags, and no bl
   assert((tasks["compile:amd64"] as string).includes("--target x86_64-unknown-linux-gnu"));
   assert((tasks["compile:arm64"] as string).includes("--target aarch64-unknown-linux-gnu"));
   assert((tasks["start"] as string).endsWith(" main.ts"));
+  // a read-only root filesystem: the binary must not try to write V8's code cache
+  for (const t of ["compile", "compile:amd64", "compile:arm64"]) {
+    assert((tasks[t] as string).includes("--no-code-cache"), t);
+  }
 });
 
 Deno.test("the Deno pin is one place: .deno-version, read by CI and the Dockerfile, shown in the README", () => {

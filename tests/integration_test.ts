@@ -152,6 +152,56 @@ Deno.test(
 );
 
 Deno.test(
+  "--namespace, --selector and --metrics-port change what is listed and scraped",
+  opts,
+  withWorld(async (w) => {
+    w.api.textPod("cni-a", awsNodeText({ ...freshNode(1), assigned: 2 }), {
+      namespace: "cni",
+      labels: { app: "vpc-cni", tier: "node" },
+    });
+    w.api.textPod("cni-b", awsNodeText({ ...freshNode(1), assigned: 3 }), {
+      namespace: "cni",
+      labels: { app: "vpc-cni", tier: "other" },
+    });
+    w.api.textPod("aws-node-default", awsNodeText(freshNode(1)));
+    const { reports } = await runCycles(w, 1, [
+      "--namespace",
+      "cni",
+      "--selector",
+      "app=vpc-cni,tier=node",
+      "--metrics-port",
+      "9100",
+    ]);
+    assertEquals(reports[0]?.found, 1);
+    assertEquals(reports[0]?.snapshot?.values.get("assignIPAddresses"), 2);
+    assertEquals(w.api.proxyPaths, ["/api/v1/namespaces/cni/pods/cni-a:9100/proxy/metrics"]);
+  }),
+);
+
+Deno.test(
+  "--no-cloudwatch: nothing is sent and no region is needed; the cycles go on",
+  opts,
+  withWorld(async (w) => {
+    w.api.textPod("aws-node-a", awsNodeText({ ...freshNode(1), assigned: 4 }));
+    const stop = new AbortController();
+    const reports: CycleReport[] = [];
+    const code = await w.run(["--no-cloudwatch", "--interval", "0.2"], {
+      shutdown: stop.signal,
+      onCycle: (r) => {
+        reports.push(r);
+        if (reports.length === 3) stop.abort();
+      },
+      extra: { imdsDisabled: true },
+      noRegion: true,
+    });
+    assertEquals(code, 0);
+    assertEquals(reports.map((r) => r.snapshot?.values.get("assignIPAddresses")), [4, 4, 4]);
+    assert(w.messages("info").some((m) => m.startsWith("region none (from nowhere: not needed)")));
+    assertEquals(w.cw.requests.length, 0);
+  }),
+);
+
+Deno.test(
   "CloudWatch throttled: the SDK retries with backoff; every datum once",
   opts,
   withWorld(async (w) => {

@@ -72,14 +72,15 @@ export class World {
       onCycle?: (r: CycleReport) => void;
       clock?: Clock;
       extra?: Partial<Runtime>;
+      /** Leave out the default `--region us-test-1`. */
+      noRegion?: boolean;
     } = {},
   ): Promise<number> {
     const parsed = parseConfig(
       [
         "--kubeconfig",
         this.kubeconfig,
-        "--region",
-        "us-test-1",
+        ...(opts.noRegion ? [] : ["--region", "us-test-1"]),
         "--cluster-id",
         "test",
         "--listen",

@@ -205,13 +205,16 @@ function publisherFor(config: Config, rt: Runtime, identity: Identity): Publishe
   if (config.dryRun) return new DryRunPublisher(rt.writeStdout);
   if (!config.cloudwatch) return undefined;
   const region = identity.region?.value as string;
-  return new CloudWatchPublisher(
-    cloudWatchClient({
-      region,
-      ...(config.profile !== undefined ? { profile: config.profile } : {}),
-      ...rt.cloudwatch,
-    }),
-  );
+  return new CloudWatchPublisher(cloudWatchFor(config, rt, region));
+}
+
+/** The CloudWatch client for a region: `--profile`, and the runtime's overrides (tests). */
+function cloudWatchFor(config: Config, rt: Runtime, region: string) {
+  return cloudWatchClient({
+    region,
+    ...(config.profile !== undefined ? { profile: config.profile } : {}),
+    ...rt.cloudwatch,
+  });
 }
 
 async function collect(
@@ -322,11 +325,7 @@ async function runDashboard(config: Config, rt: Runtime): Promise<number> {
     for (const a of alarms) rt.writeStdout(JSON.stringify(a));
     return 0;
   }
-  const client = cloudWatchClient({
-    region: target.region,
-    ...(config.profile !== undefined ? { profile: config.profile } : {}),
-    ...rt.cloudwatch,
-  });
+  const client = cloudWatchFor(config, rt, target.region);
   try {
     const problems = await putDashboard(client, name, body);
     for (const p of problems) {

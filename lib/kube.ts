@@ -290,8 +290,9 @@ class KubeAdapter implements KubeClient {
       if (cont !== undefined) req._continue = cont;
       let page: k8s.V1PodList;
       try {
+        // client-node's API takes no signal: our transport (#send) applies it
         this.#listSignal = signal;
-        page = await abortable(this.#api.listNamespacedPod(req), signal);
+        page = await this.#api.listNamespacedPod(req);
       } catch (e) {
         throw new KubeError(
           `listing pods in ${namespace} with selector ${selector}: ${apiErrorText(e)}`,

@@ -2,17 +2,19 @@
  * cni-metrics-helper: aggregates the Amazon VPC CNI's aws-node metrics
  * cluster-wide and publishes them to CloudWatch and Prometheus.
  *
- * Thin on purpose: read args and environment once, build the runtime facts,
- * hand over to `lib/app.ts`, exit with its code. Only this file exits.
+ * Thin on purpose: read args and environment once, set up logging, hand
+ * over to `lib/app.ts`, and turn what comes back (or is thrown) into the
+ * exit code: the one place errors become exit codes. Only this file exits.
  *
  * @module
  */
 
 import denoJson from "./deno.json" with { type: "json" };
-import { ConfigError, helpText, parseConfig } from "./lib/config.ts";
-import { setupLogging } from "./lib/logging.ts";
+import { helpText, parseConfig } from "./lib/config.ts";
+import { errorText, exitCodeFor, UserError } from "./lib/errors.ts";
+import { logger, setupLogging } from "./lib/logging.ts";
 import { runApp } from "./lib/app.ts";
-import { systemClock } from "./lib/collector.ts";
+import { systemClock } from "./lib/clock.ts";
 import { runtimeFromEnv } from "./lib/runtime.ts";
 
 async function main(): Promise<number> {
@@ -23,9 +25,9 @@ async function main(): Promise<number> {
     parsed = parseConfig(Deno.args, env, Deno.stderr.isTerminal());
     facts = runtimeFromEnv(env, existsSync);
   } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
+    if (!(e instanceof UserError)) throw e;
     console.error(`cni-metrics-helper: ${e.message}`);
-    return 2;
+    return exitCodeFor(e);
   }
   if (parsed.kind === "help") return print(helpText(denoJson.version));
   if (parsed.kind === "version") return print(`cni-metrics-helper ${denoJson.version}`);
@@ -38,13 +40,18 @@ async function main(): Promise<number> {
   );
   const stop = new AbortController();
   for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(sig, () => stop.abort());
-  return await runApp(config, {
-    ...facts,
-    version: denoJson.version,
-    writeStdout: (line) => Deno.stdout.writeSync(encoder.encode(`${line}\n`)),
-    shutdown: stop.signal,
-    clock: systemClock,
-  });
+  try {
+    return await runApp(config, {
+      ...facts,
+      version: denoJson.version,
+      writeStdout: (line) => Deno.stdout.writeSync(encoder.encode(`${line}\n`)),
+      shutdown: stop.signal,
+      clock: systemClock,
+    });
+  } catch (e) {
+    logger().error("{error}", { error: errorText(e) });
+    return exitCodeFor(e);
+  }
 }
 
 function print(text: string): number {
@@ -64,6 +71,6 @@ function existsSync(path: string): boolean {
 try {
   Deno.exit(await main());
 } catch (e) {
-  console.error(`cni-metrics-helper: fatal: ${e instanceof Error ? e.message : String(e)}`);
-  Deno.exit(1);
+  console.error(`cni-metrics-helper: fatal: ${errorText(e)}`);
+  Deno.exit(exitCodeFor(e));
 }

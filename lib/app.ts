@@ -1,15 +1,16 @@
 /**
- * Wiring: builds the adapters from the config and the runtime facts that
- * `main.ts` read, runs the command, and returns the exit code. Nothing here
- * reads `Deno.env` or `Deno.args`.
+ * Wiring: the one place adapters are built from the config and the runtime
+ * facts `main.ts` read. `collect` connects to the cluster, resolves region
+ * and cluster id, builds the collector, the sinks and the HTTP server, and
+ * hands them to the scheduler; `dashboard` writes the CloudWatch dashboard.
+ * Nothing here reads `Deno.env` or `Deno.args`, and nothing exits: failures
+ * are thrown as `UserError`/`RuntimeError` and `main.ts` maps them.
  *
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
 import type { Config } from "./config.ts";
 import {
-  CloudWatchCallError,
   cloudWatchClient,
   type CloudWatchOptions,
   CloudWatchPublisher,
@@ -17,23 +18,30 @@ import {
   putDashboard,
   putMetricAlarm,
 } from "./cloudwatch.ts";
+import { CloudWatchSink } from "./cloudwatch_sink.ts";
+import type { Clock } from "./clock.ts";
+import { Collector, type CycleReport } from "./collector.ts";
+import { CycleLog } from "./cycle_log.ts";
 import { alarmInputs, dashboardBody, defaultDashboardName } from "./dashboard.ts";
-import { type Clock, Collector, type CycleReport } from "./collector.ts";
+import { errorText } from "./errors.ts";
 import {
   eksFromKubeContext,
   type Identity,
-  IdentityError,
   type Imds,
+  type KubeContextInfo,
   regionFromSharedConfig,
   resolveIdentity,
   type TagReader,
 } from "./identity.ts";
-import { connectKube, type KubeClient, KubeError, loadKubeconfigOnly } from "./kube.ts";
-import { PublishBuffer, type Publisher } from "./publish.ts";
+import { connect, type KubeconfigSource, loadKubeconfig } from "./kubeconfig.ts";
+import { logger } from "./logging.ts";
+import { ApiPodLister } from "./pods.ts";
+import { flushSinks, runLoop, runOnce, type SchedulerDeps } from "./scheduler.ts";
+import { ProxyScraper } from "./scraper.ts";
+import { makeHandler, serve } from "./server.ts";
+import type { Sink } from "./sink.ts";
+import { StatusSink } from "./status.ts";
 import { sdkImds, sdkTagReader } from "./aws.ts";
-import { ListenError, makeHandler, serve } from "./server.ts";
-import { HelperStatus } from "./status.ts";
-import type * as k8s from "@kubernetes/client-node";
 
 /** Facts about the process that `main.ts` reads and hands in. */
 export interface Runtime {
@@ -63,29 +71,60 @@ export interface Runtime {
   readonly imds?: Imds;
   /** DescribeTags override (tests); the SDK client otherwise. */
   readonly ec2?: (region: string) => TagReader;
-  /** Called after every cycle (tests). */
+  /** Called after every cycle, after the other sinks (tests). */
   readonly onCycle?: (report: CycleReport) => void;
   /** Called with the HTTP server's address once it listens (tests). */
   readonly onListen?: (addr: Deno.NetAddr) => void;
 }
 
-const log = () => getLogger(["cni-metrics-helper"]);
+/** Milliseconds the shutdown flush may take. @default 8000 */
+export const FLUSH_DEADLINE_MS = 8000;
+
+const log = () => logger();
 
 /**
  * Runs the configured command.
  *
  * @param config the resolved config
  * @param rt runtime facts and hooks
- * @returns the exit code: 0 done, 1 runtime failure, 2 configuration the user must fix
+ * @returns the exit code of a command that ran: 0 done, 1 it did not achieve its end
+ * @throws {import("./errors.ts").UserError} for what the user must fix (exit 2)
+ * @throws {import("./errors.ts").RuntimeError} for a failure at run time (exit 1)
  */
 export async function runApp(config: Config, rt: Runtime): Promise<number> {
-  if (config.command === "dashboard") return await runDashboard(config, rt);
-  let kube: KubeClient | undefined;
-  const status = new HelperStatus(rt.version, config.intervalSeconds);
+  return config.command === "dashboard"
+    ? await runDashboard(config, rt)
+    : await runCollect(config, rt);
+}
+
+function kubeSource(config: Config, rt: Runtime): KubeconfigSource {
+  return {
+    kubeconfig: config.kubeconfig,
+    context: config.context,
+    inCluster: rt.inCluster,
+    homeConfig: rt.homeKubeconfig,
+    ...(rt.inClusterRoot !== undefined ? { inClusterRoot: rt.inClusterRoot } : {}),
+  };
+}
+
+async function runCollect(config: Config, rt: Runtime): Promise<number> {
+  const conn = await connect(kubeSource(config, rt));
   const stopServer = new AbortController();
   let server: Deno.HttpServer<Deno.NetAddr> | undefined;
   try {
-    if (config.command === "collect" && !config.once) {
+    const identity = await resolve(config, rt, conn.context);
+    const cloudwatch = cloudWatchSinkFor(config, rt, identity);
+    const status = new StatusSink(
+      rt.version,
+      config.intervalSeconds,
+      () => rt.clock.now(),
+      cloudwatch?.stats,
+    );
+    status.identityResolved(identity.clusterId.value, identity.region?.value ?? "");
+    const sinks: Sink[] = [status, new CycleLog()];
+    if (cloudwatch !== undefined) sinks.push(cloudwatch);
+    if (rt.onCycle !== undefined) sinks.push({ name: "hook", observe: rt.onCycle });
+    if (!config.once) {
       server = serve(
         config.listen,
         makeHandler({
@@ -104,39 +143,72 @@ export async function runApp(config: Config, rt: Runtime): Promise<number> {
         address: `${server.addr.hostname}:${server.addr.port}`,
       });
     }
-    kube = await connectKube({
-      kubeconfig: config.kubeconfig,
-      context: config.context,
-      inCluster: rt.inCluster,
-      homeConfig: rt.homeKubeconfig,
-      ...(rt.inClusterRoot !== undefined ? { inClusterRoot: rt.inClusterRoot } : {}),
-      namespace: config.namespace,
+    const collector = new Collector(
+      {
+        lister: new ApiPodLister(conn, { namespace: config.namespace, selector: config.selector }),
+        scraper: new ProxyScraper(conn, { metricsPort: config.metricsPort }),
+        clock: rt.clock,
+      },
+      {
+        scrapeTimeoutSeconds: config.scrapeTimeoutSeconds,
+        scrapeConcurrency: config.scrapeConcurrency,
+      },
+    );
+    const deps: SchedulerDeps = { collect: (s) => collector.collect(s), sinks, clock: rt.clock };
+    log().info("collecting from {kube}: pods {selector} in {namespace}, every {interval} s", {
+      kube: conn.describe,
       selector: config.selector,
-      metricsPort: config.metricsPort,
+      namespace: config.namespace,
+      interval: config.intervalSeconds,
     });
-    const identity = await resolve(config, rt, kube.kubeConfig);
-    status.clusterId = identity.clusterId.value;
-    status.region = identity.region?.value ?? "";
-    return await collect(config, rt, kube, identity, status);
-  } catch (e) {
-    if (e instanceof ListenError) {
-      log().error("{error}", { error: e.message });
-      return 1;
-    }
-    if (e instanceof IdentityError) {
-      log().error("{error}", { error: e.message });
-      return 2;
-    }
-    if (e instanceof KubeError) {
-      log().error("{error}", { error: e.message });
-      return 1;
-    }
-    throw e;
+    return config.once ? await once(config, rt, deps) : await loop(config, rt, deps, cloudwatch);
   } finally {
-    kube?.close();
+    conn.close();
     stopServer.abort();
     await server?.finished;
   }
+}
+
+async function once(config: Config, rt: Runtime, deps: SchedulerDeps): Promise<number> {
+  const report = await runOnce(deps, config.intervalSeconds, rt.shutdown);
+  const flush = (await flushSinks(deps.sinks, rt.shutdown)).get("cloudwatch");
+  if (rt.shutdown.aborted) {
+    log().error("--once: stopped by a signal before the second sample was published");
+    return 1;
+  }
+  if (report.snapshot === null) {
+    log().error("--once: no pod could be scraped");
+    return 1;
+  }
+  if (flush !== undefined && (flush.error !== undefined || flush.pending > 0)) {
+    log().error("--once: publish failed: {error}", { error: flush.error ?? "datums left" });
+    return 1;
+  }
+  return 0;
+}
+
+async function loop(
+  config: Config,
+  rt: Runtime,
+  deps: SchedulerDeps,
+  cloudwatch: CloudWatchSink | undefined,
+): Promise<number> {
+  await runLoop(deps, config.intervalSeconds, rt.shutdown);
+  log().info("shutting down: flushing {pending} datums", { pending: cloudwatch?.pending ?? 0 });
+  const outcomes = await flushSinks(
+    deps.sinks,
+    rt.clock.timeout(rt.flushDeadlineMs ?? FLUSH_DEADLINE_MS),
+  );
+  const flush = outcomes.get("cloudwatch");
+  if (flush !== undefined && flush.pending > 0) {
+    log().error("shutdown: {pending} datums could not be published ({error}) and are lost", {
+      pending: flush.pending,
+      error: flush.error ?? "unknown",
+    });
+    return 1;
+  }
+  log().info("stopped");
+  return 0;
 }
 
 /**
@@ -146,18 +218,9 @@ export async function runApp(config: Config, rt: Runtime): Promise<number> {
 async function resolve(
   config: Config,
   rt: Runtime,
-  kc: k8s.KubeConfig | undefined,
+  context: KubeContextInfo | undefined,
 ): Promise<Identity> {
-  const cluster = kc?.getCurrentCluster() ?? null;
-  const user = kc?.getCurrentUser();
-  const eks = cluster === null || kc === undefined ? undefined : eksFromKubeContext({
-    contextName: kc.getCurrentContext(),
-    clusterName: cluster.name,
-    server: cluster.server,
-    exec: user?.exec
-      ? { command: String(user.exec.command ?? ""), args: user.exec.args ?? [] }
-      : undefined,
-  });
+  const eks = context === undefined ? undefined : eksFromKubeContext(context);
   const profileRegion = await readProfileRegion(rt.awsConfigFile, config.profile);
   const needRegion = (config.cloudwatch && !config.dryRun) || config.command === "dashboard";
   const identity = await resolveIdentity({
@@ -165,7 +228,7 @@ async function resolve(
     region: config.region,
     eks,
     profileRegion,
-    imds: rt.imdsDisabled ? undefined : (rt.imds ?? sdkImds()),
+    imds: rt.imdsDisabled ? undefined : (rt.imds ?? sdkImds({ clock: rt.clock })),
     ec2: rt.ec2 ??
       ((region) =>
         sdkTagReader(region, config.profile === undefined ? {} : { profile: config.profile })),
@@ -201,11 +264,20 @@ async function readProfileRegion(
     : { value: region, source: `AWS profile ${profile ?? "default"} in ${file}` };
 }
 
-function publisherFor(config: Config, rt: Runtime, identity: Identity): Publisher | undefined {
-  if (config.dryRun) return new DryRunPublisher(rt.writeStdout);
-  if (!config.cloudwatch) return undefined;
-  const region = identity.region?.value as string;
-  return new CloudWatchPublisher(cloudWatchFor(config, rt, region));
+function cloudWatchSinkFor(
+  config: Config,
+  rt: Runtime,
+  identity: Identity,
+): CloudWatchSink | undefined {
+  if (!config.dryRun && !config.cloudwatch) return undefined;
+  const publisher = config.dryRun
+    ? new DryRunPublisher(rt.writeStdout)
+    : new CloudWatchPublisher(cloudWatchFor(config, rt, identity.region?.value as string));
+  return new CloudWatchSink(publisher, {
+    clusterId: identity.clusterId.value,
+    maxDatums: config.bufferMaxDatums,
+    clock: rt.clock,
+  });
 }
 
 /** The CloudWatch client for a region: `--profile`, and the runtime's overrides (tests). */
@@ -217,103 +289,21 @@ function cloudWatchFor(config: Config, rt: Runtime, region: string) {
   });
 }
 
-async function collect(
-  config: Config,
-  rt: Runtime,
-  kube: KubeClient,
-  identity: Identity,
-  status: HelperStatus,
-): Promise<number> {
-  const publisher = publisherFor(config, rt, identity);
-  const buffer = publisher === undefined
-    ? undefined
-    : new PublishBuffer(publisher, config.bufferMaxDatums);
-  status.publish = buffer;
-  const collector = new Collector(
-    {
-      lister: kube,
-      scraper: kube,
-      buffer,
-      clock: rt.clock,
-      onCycle: (r) => {
-        status.observe(r, rt.clock.now());
-        rt.onCycle?.(r);
-      },
-    },
-    {
-      intervalSeconds: config.intervalSeconds,
-      scrapeTimeoutSeconds: config.scrapeTimeoutSeconds,
-      scrapeConcurrency: config.scrapeConcurrency,
-      clusterId: identity.clusterId.value,
-    },
-  );
-  log().info("collecting from {kube}: pods {selector} in {namespace}, every {interval} s", {
-    kube: kube.describe,
-    selector: config.selector,
-    namespace: config.namespace,
-    interval: config.intervalSeconds,
-  });
-
-  if (config.once) {
-    const { report, flush } = await collector.once(rt.shutdown);
-    if (rt.shutdown.aborted) {
-      log().error("--once: stopped by a signal before the second sample was published");
-      return 1;
-    }
-    if (report.snapshot === null) {
-      log().error("--once: no pod could be scraped");
-      return 1;
-    }
-    if (flush !== undefined && (flush.error !== undefined || flush.pending > 0)) {
-      log().error("--once: publish failed: {error}", { error: flush.error ?? "datums left" });
-      return 1;
-    }
-    return 0;
-  }
-
-  await collector.run(rt.shutdown);
-  const pending = buffer?.pending ?? 0;
-  log().info("shutting down: flushing {pending} datums", { pending });
-  const flush = await collector.flush(AbortSignal.timeout(rt.flushDeadlineMs ?? 8000));
-  if (flush !== undefined && flush.pending > 0) {
-    log().error("shutdown: {pending} datums could not be published ({error}) and are lost", {
-      pending: flush.pending,
-      error: flush.error ?? "unknown",
-    });
-    return 1;
-  }
-  log().info("stopped");
-  return 0;
-}
-
 /**
  * `dashboard`: creates or replaces the CloudWatch dashboard (and with
  * `--alarms` the alarms) for the resolved region and cluster id.
  */
 async function runDashboard(config: Config, rt: Runtime): Promise<number> {
-  let kc: k8s.KubeConfig | undefined;
+  let context: KubeContextInfo | undefined;
   try {
-    kc = loadKubeconfigOnly({
-      kubeconfig: config.kubeconfig,
-      context: config.context,
-      inCluster: rt.inCluster,
-      homeConfig: rt.homeKubeconfig,
-      ...(rt.inClusterRoot !== undefined ? { inClusterRoot: rt.inClusterRoot } : {}),
-    }).kubeConfig;
+    context = loadKubeconfig(kubeSource(config, rt)).context;
   } catch (e) {
     // the dashboard needs no cluster access: the kubeconfig only helps name it
     log().debug("no kubeconfig for region and cluster id hints: {error}", {
-      error: e instanceof Error ? e.message : String(e),
+      error: errorText(e),
     });
   }
-  let identity: Identity;
-  try {
-    identity = await resolve(config, rt, kc);
-  } catch (e) {
-    if (!(e instanceof IdentityError)) throw e;
-    log().error("{error}", { error: e.message });
-    return 2;
-  }
+  const identity = await resolve(config, rt, context);
   const target = { region: identity.region?.value ?? "", clusterId: identity.clusterId.value };
   const name = config.dashboardName ?? defaultDashboardName(target.clusterId);
   const body = dashboardBody(target, name);
@@ -341,10 +331,6 @@ async function runDashboard(config: Config, rt: Runtime): Promise<number> {
       log().info("alarm {name} created or updated", { name: a.AlarmName });
     }
     return 0;
-  } catch (e) {
-    if (!(e instanceof CloudWatchCallError)) throw e;
-    log().error("{error}", { error: e.message });
-    return 1;
   } finally {
     client.destroy();
   }

@@ -6,6 +6,8 @@
  */
 
 import { MetadataService } from "@aws-sdk/ec2-metadata-service";
+import { type Clock, systemClock, untilAborted } from "./clock.ts";
+import { errorText } from "./errors.ts";
 import { type Imds, ImdsUnavailable, type TagReader } from "./identity.ts";
 
 /** IMDS client options. */
@@ -14,6 +16,8 @@ export interface ImdsOptions {
   readonly endpoint?: string;
   /** Milliseconds one request may take (token and GET each). @default 1000 */
   readonly timeoutMs?: number;
+  /** Time (the outer deadline). @default systemClock */
+  readonly clock?: Clock;
 }
 
 /**
@@ -32,29 +36,24 @@ export function sdkImds(opts: ImdsOptions = {}): Imds {
   };
   if (opts.endpoint !== undefined) svcOpts.endpoint = opts.endpoint;
   const svc = new MetadataService(svcOpts);
+  const clock = opts.clock ?? systemClock;
   return {
     async get(path: string): Promise<string | undefined> {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new ImdsUnavailable(`no answer within ${2 * timeoutMs} ms`)),
-          2 * timeoutMs,
-        );
-      });
+      // the SDK's own timeout covers each request; this bounds the whole call
+      const deadline = clock.timeout(2 * timeoutMs);
       try {
         // the SDK joins the endpoint's path ("/") and ours: no leading slash here
-        return await Promise.race([svc.request(`latest/meta-data/${path}`, {}), deadline]);
+        const answer = await untilAborted(svc.request(`latest/meta-data/${path}`, {}), deadline);
+        if (answer === undefined) throw new ImdsUnavailable(`no answer within ${2 * timeoutMs} ms`);
+        return answer;
       } catch (e) {
         if (e instanceof ImdsUnavailable) throw e;
         const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata
           ?.httpStatusCode;
         if (status === 404) return undefined;
-        const msg = e instanceof Error ? e.message : String(e);
         throw new ImdsUnavailable(
-          msg.replace(/^Error making request to the metadata service: /, ""),
+          errorText(e).replace(/^Error making request to the metadata service: /, ""),
         );
-      } finally {
-        clearTimeout(timer);
       }
     },
   };

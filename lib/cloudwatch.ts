@@ -14,7 +14,7 @@ import {
   PutMetricDataCommand,
 } from "@aws-sdk/client-cloudwatch";
 import type { AlarmInput } from "./dashboard.ts";
-import { awsErrorText } from "./errors.ts";
+import { awsErrorText, RuntimeError } from "./errors.ts";
 import type { Publisher, PutRequest } from "./publish.ts";
 
 /** How to reach CloudWatch. */
@@ -104,7 +104,7 @@ export class DryRunPublisher implements Publisher {
 }
 
 /** A dashboard or alarm call CloudWatch refused, naming the IAM action. */
-export class CloudWatchCallError extends Error {
+export class CloudWatchCallError extends RuntimeError {
   /**
    * @param message names the action and CloudWatch's answer
    */

@@ -1,16 +1,70 @@
 /**
- * One-line error texts for logs: never a stack trace.
+ * The program's error classes and their one-line texts. Two bases decide the
+ * exit code, mapped in one place ({@linkcode exitCodeFor}, used by `main.ts`):
+ * a {@linkcode UserError} is something the user must fix in a flag, variable
+ * or environment (exit 2); a {@linkcode RuntimeError} is a failure at run time
+ * (exit 1). Logs get {@linkcode errorText}: one line, never a stack trace.
  *
  * @module
  */
 
-/** First line of an error's message, never a stack. */
+/** A bad flag, variable or value the user must fix: exit code 2. */
+export class UserError extends Error {
+  /**
+   * @param message names the flag or variable and the value
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "UserError";
+  }
+}
+
+/** A failure at run time (cluster, CloudWatch, a port): exit code 1. */
+export class RuntimeError extends Error {
+  /**
+   * @param message names the thing that failed and why
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "RuntimeError";
+  }
+}
+
+/** Exit code of a successful run. */
+export const EXIT_OK = 0;
+/** Exit code of a runtime failure (and of anything unexpected). */
+export const EXIT_RUNTIME = 1;
+/** Exit code of a bad flag, variable or value. */
+export const EXIT_USER = 2;
+
+/**
+ * The exit code for an error that ended the program: the one place the
+ * error classes become exit codes.
+ *
+ * @param e the error
+ * @returns 2 for a {@linkcode UserError}, else 1
+ */
+export function exitCodeFor(e: unknown): number {
+  return e instanceof UserError ? EXIT_USER : EXIT_RUNTIME;
+}
+
+/**
+ * The first line of an error's message (and of its cause's), never a stack.
+ *
+ * @param e anything thrown
+ * @returns one line
+ */
 export function errorText(e: unknown): string {
   if (e instanceof Error) {
     const cause = e.cause instanceof Error ? `: ${e.cause.message}` : "";
-    return `${e.message}${cause}`.split("\n")[0] as string;
+    return firstLine(`${e.message}${cause}`);
   }
-  return String(e).split("\n")[0] as string;
+  return firstLine(String(e));
+}
+
+function firstLine(text: string): string {
+  const i = text.indexOf("\n");
+  return i < 0 ? text : text.slice(0, i);
 }
 
 /**
@@ -31,7 +85,7 @@ export function awsErrorText(e: unknown): string {
   const parts = [
     err?.name && err.name !== "Error" ? err.name : undefined,
     status !== undefined ? `HTTP ${status}` : undefined,
-    (err?.message ?? String(e)).split("\n")[0],
+    firstLine(err?.message ?? String(e)),
     attempts !== undefined ? `after ${attempts} attempt(s)` : undefined,
   ].filter((p) => p !== undefined && p !== "");
   return parts.join(": ");

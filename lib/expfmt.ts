@@ -36,7 +36,7 @@ export interface MetricFamily {
 }
 
 /** A parse failure, with the 1-based line number where it happened. */
-export class ExpositionParseError extends Error {
+export class ExpositionParseError extends SyntaxError {
   /** 1-based line number of the offending line. */
   readonly line: number;
   /** The reason, without the line prefix. */

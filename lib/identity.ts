@@ -12,7 +12,7 @@
  */
 
 import type { Sourced } from "./config.ts";
-import { awsErrorText } from "./errors.ts";
+import { awsErrorText, errorText, UserError } from "./errors.ts";
 
 /** Instance tags tried for the cluster id, in order. */
 export const CLUSTER_TAGS: readonly string[] = Object.freeze([
@@ -25,7 +25,7 @@ export const CLUSTER_TAGS: readonly string[] = Object.freeze([
 export const DEFAULT_CLUSTER_ID = "k8s-cluster";
 
 /** Resolution failed in a way the user must fix (exit 2). */
-export class IdentityError extends Error {
+export class IdentityError extends UserError {
   /**
    * @param message says which flag or variable to set
    */
@@ -198,7 +198,7 @@ export async function resolveIdentity(inp: IdentityInputs): Promise<Identity> {
       const v = await inp.imds.get(path);
       return v?.trim() || undefined;
     } catch (e) {
-      imdsProblem = `IMDS unreachable: ${e instanceof Error ? e.message : String(e)}`;
+      imdsProblem = `IMDS unreachable: ${errorText(e)}`;
       return undefined;
     }
   };

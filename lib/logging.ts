@@ -1,16 +1,33 @@
 /**
  * Logging set-up (LogTape): JSON lines or readable text, to a writer the
  * caller passes (stderr in `main.ts`), written synchronously so nothing is
- * lost when the process exits.
+ * lost when the process exits. {@linkcode logger} is the one way modules get
+ * a logger.
  *
  * @module
  */
 
-import { configure, getTextFormatter, type LogRecord, reset } from "@logtape/logtape";
-import type { LogFormat, LogLevel } from "./config.ts";
+import { configure, getLogger, getTextFormatter, type LogRecord, reset } from "@logtape/logtape";
+import type { Logger } from "@logtape/logtape";
 
 /** Root category of every logger of this program. */
 export const ROOT = "cni-metrics-helper";
+
+/** Log levels accepted by `--log-level` and `AWS_VPC_K8S_CNI_LOGLEVEL`. */
+export type LogLevel = "trace" | "debug" | "info" | "warning" | "error" | "fatal";
+
+/** Log output formats. */
+export type LogFormat = "json" | "text";
+
+/**
+ * The logger of one part of the program.
+ *
+ * @param part sub-category, e.g. `collector`; none for the program's own
+ * @returns the logger `cni-metrics-helper[.part]`
+ */
+export function logger(part?: string): Logger {
+  return getLogger(part === undefined ? [ROOT] : [ROOT, part]);
+}
 
 /**
  * Configures LogTape for the whole process.

@@ -7,10 +7,10 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
 import type { ClusterSnapshot } from "./aggregate.ts";
 import { METRICS } from "./catalog.ts";
 import { awsErrorText } from "./errors.ts";
+import { logger } from "./logging.ts";
 
 /** CloudWatch namespace (the existing contract). */
 export const NAMESPACE = "Kubernetes";
@@ -152,7 +152,7 @@ export class PublishBuffer {
     if (over > 0) {
       this.#datums.splice(0, over);
       this.stats.datumsDropped += over;
-      getLogger(["cni-metrics-helper", "cloudwatch"]).warn(
+      logger("cloudwatch").warn(
         "CloudWatch buffer full ({max} datums): dropped the {dropped} oldest datums",
         { max: this.#max, dropped: over },
       );
@@ -174,7 +174,7 @@ export class PublishBuffer {
   }
 
   async #flush(signal: AbortSignal): Promise<FlushResult> {
-    const log = getLogger(["cni-metrics-helper", "cloudwatch"]);
+    const log = logger("cloudwatch");
     let requests = 0;
     let sent = 0;
     while (this.#datums.length > 0) {

@@ -13,7 +13,7 @@
  */
 
 import { METRICS } from "./catalog.ts";
-import { CYCLE_BUCKETS, type HelperStatus, SCRAPE_RESULTS } from "./status.ts";
+import { CYCLE_BUCKETS, SCRAPE_RESULTS, type StatusSink } from "./status.ts";
 
 /** Prefix of every metric the helper exports. */
 export const PREFIX = "cni_metrics_helper_";
@@ -60,7 +60,7 @@ export function clusterMetricName(cwName: string): string {
  * @returns the body
  */
 export function renderMetrics(
-  status: HelperStatus,
+  status: StatusSink,
   opts: { cluster: boolean; memory: MemoryFigures; openMetrics: boolean },
 ): string {
   const fams: Family[] = [];

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { parseBool } from "./config.ts";
+import { parseBool } from "./options.ts";
 
 /** The service-account token kubelet mounts into a pod. */
 export const SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
@@ -26,7 +26,7 @@ export interface EnvFacts {
  * @param env the process environment
  * @param exists file-exists check
  * @returns the facts
- * @throws {import("./config.ts").ConfigError} on a bad `AWS_EC2_METADATA_DISABLED`
+ * @throws {import("./options.ts").ConfigError} on a bad `AWS_EC2_METADATA_DISABLED`
  */
 export function runtimeFromEnv(
   env: Readonly<Record<string, string | undefined>>,

@@ -12,12 +12,13 @@ import {
   renderMetrics,
   TEXT_CONTENT_TYPE,
 } from "./render.ts";
-import type { HelperStatus } from "./status.ts";
+import type { StatusSink } from "./status.ts";
+import { errorText, RuntimeError } from "./errors.ts";
 
 /** What the handler reads. */
 export interface EndpointDeps {
   /** The helper's state. */
-  readonly status: HelperStatus;
+  readonly status: StatusSink;
   /** Export the cluster figures on `/metrics`. */
   readonly prometheus: boolean;
   /** Now, ms since the epoch. */
@@ -69,7 +70,7 @@ function text(status: number, body: string): Response {
 }
 
 /** Listening failed (port in use, no permission). */
-export class ListenError extends Error {
+export class ListenError extends RuntimeError {
   /**
    * @param message names the address and the reason
    */
@@ -100,9 +101,7 @@ export function serve(
     );
   } catch (e) {
     throw new ListenError(
-      `cannot listen on ${listen.hostname}:${listen.port} ("--listen"): ${
-        e instanceof Error ? e.message : String(e)
-      }`,
+      `cannot listen on ${listen.hostname}:${listen.port} ("--listen"): ${errorText(e)}`,
     );
   }
 }

@@ -1,8 +1,8 @@
 /**
- * The helper's own state for `/metrics`, `/healthz` and `/readyz`: what the
- * cycles, the CloudWatch buffer and identity resolution report. An explicit
- * object that `app.ts` owns and updates; bounded cardinality (no per-pod
- * labels), so it stays small at 5,000 nodes.
+ * The status sink: the helper's own state behind `/metrics`, `/healthz` and
+ * `/readyz`, folded from the cycle reports it observes, the CloudWatch
+ * sink's figures it reads, and the identity once resolved. Bounded
+ * cardinality (no per-pod labels), so it stays small at 5,000 nodes.
  *
  * @module
  */
@@ -11,6 +11,15 @@ import type { ClusterSnapshot } from "./aggregate.ts";
 import type { CycleReport } from "./collector.ts";
 import { METRICS } from "./catalog.ts";
 import type { PublishStats } from "./publish.ts";
+import type { Sink } from "./sink.ts";
+
+/** The CloudWatch sink's figures, as the status reads them. */
+export interface PublishFigures {
+  /** Running totals. */
+  readonly stats: PublishStats;
+  /** Datums waiting. */
+  readonly pending: number;
+}
 
 /** Scrape results counted by `cni_metrics_helper_scrapes_total`. */
 export const SCRAPE_RESULTS = [
@@ -39,15 +48,16 @@ export const CYCLE_BUCKETS: readonly number[] = Object.freeze([
 ]);
 
 /** Everything the endpoints show. */
-export class HelperStatus {
+export class StatusSink implements Sink {
+  readonly name = "status";
   /** Program version. */
   readonly version: string;
   /** Seconds between cycles (readiness window is 3 of them). */
   readonly intervalSeconds: number;
   /** Cluster id, once resolved. */
-  clusterId: string | undefined;
+  clusterId: string | undefined = undefined;
   /** Region, once resolved (or `""` when not needed). */
-  region: string | undefined;
+  region: string | undefined = undefined;
   /** Pods listed by the last cycle whose listing worked. */
   targets = 0;
   /** Scrapes by result since start. */
@@ -63,35 +73,56 @@ export class HelperStatus {
   cycleSum = 0;
   cycleCount = 0;
   /** End of the last cycle that scraped at least one pod, ms since the epoch. */
-  lastSuccessMs: number | undefined;
+  lastSuccessMs: number | undefined = undefined;
   /** Why the last cycle failed, if it did. */
-  lastError: string | undefined;
+  lastError: string | undefined = undefined;
   /** The latest cluster figures. */
-  snapshot: ClusterSnapshot | undefined;
+  snapshot: ClusterSnapshot | undefined = undefined;
   /** Running totals of the counters' increases (CloudWatch name → total). */
   readonly counterTotals: Map<string, number> = new Map(
     METRICS.filter((m) => m.kind === "counter").map((m) => [m.cwName, 0]),
   );
-  /** CloudWatch buffer statistics, when CloudWatch (or dry-run) is on. */
-  publish: { readonly stats: PublishStats; readonly pending: number } | undefined;
+  /** The CloudWatch sink's figures, when CloudWatch (or dry-run) is on. */
+  readonly publish: PublishFigures | undefined;
+  readonly #now: () => number;
 
   /**
    * @param version program version
    * @param intervalSeconds cycle interval
+   * @param now the clock's `now` (when a cycle was observed)
+   * @param publish the CloudWatch sink's figures; `undefined` when CloudWatch is off
    */
-  constructor(version: string, intervalSeconds: number) {
+  constructor(
+    version: string,
+    intervalSeconds: number,
+    now: () => number,
+    publish?: PublishFigures,
+  ) {
     this.version = version;
     this.intervalSeconds = intervalSeconds;
+    this.#now = now;
+    this.publish = publish;
   }
 
   /**
-   * Folds one cycle's report in.
+   * Records the resolved identity (readiness waits for it).
+   *
+   * @param clusterId the `CLUSTER_ID` value
+   * @param region the region, `""` when none is needed
+   */
+  identityResolved(clusterId: string, region: string): void {
+    this.clusterId = clusterId;
+    this.region = region;
+  }
+
+  /**
+   * Folds one cycle's report in, as of the clock's now.
    *
    * @param r the report
-   * @param endMs when the cycle ended, ms since the epoch
    */
-  observe(r: CycleReport, endMs: number): void {
+  observe(r: CycleReport): void {
     if (r.aborted) return;
+    const endMs = this.#now();
     if (r.found !== undefined) this.targets = r.found;
     this.scrapes.ok += r.scraped;
     for (const f of r.failures) {

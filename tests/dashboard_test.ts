@@ -5,19 +5,17 @@
 
 import { assert, assertEquals } from "./support/assert.ts";
 import { withWorld } from "./support/harness.ts";
+import { assertGolden } from "./support/golden.ts";
 import { alarmInputs, dashboardBody, defaultDashboardName } from "../lib/dashboard.ts";
 import { METRICS } from "../lib/catalog.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
+const opts = {};
 const target = { region: "eu-west-1", clusterId: "prod" };
 const TOPIC = "arn:aws:sns:eu-west-1:123456789012:oncall";
 
-/** Compares pretty JSON with `tests/golden/<name>`; `UPDATE_GOLDEN=1` rewrites it. */
+/** Compares pretty JSON with `tests/golden/<name>`. */
 function assertGoldenJson(actual: unknown, name: string): void {
-  const url = new URL(`./golden/${name}`, import.meta.url);
-  const text = JSON.stringify(actual, null, 2) + "\n";
-  if (Deno.env.get("UPDATE_GOLDEN") === "1") Deno.writeTextFileSync(url, text);
-  assertEquals(text, Deno.readTextFileSync(url));
+  assertGolden(JSON.stringify(actual, null, 2) + "\n", name);
 }
 
 Deno.test("dashboard body (golden JSON)", () => {

@@ -7,7 +7,7 @@ import { loadAll } from "js-yaml";
 import { assert, assertEquals } from "./support/assert.ts";
 import { ENV_VARS, parseConfig } from "../lib/config.ts";
 import { makeHandler } from "../lib/server.ts";
-import { HelperStatus } from "../lib/status.ts";
+import { StatusSink } from "../lib/status.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 const read = (p: string) => Deno.readTextFileSync(new URL(`../${p}`, import.meta.url));
@@ -82,7 +82,7 @@ Deno.test("probes and port match the server", async () => {
   assertEquals(container.livenessProbe.httpGet, { path: "/healthz", port: "metrics" });
   assertEquals(container.readinessProbe.httpGet, { path: "/readyz", port: "metrics" });
   const h = makeHandler({
-    status: new HelperStatus("t", 30),
+    status: new StatusSink("t", 30, () => 0),
     prometheus: false,
     now: () => 0,
     memory: () => ({ rss: 0, heapUsed: 0 }),

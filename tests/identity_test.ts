@@ -17,7 +17,7 @@ import {
   resolveIdentity,
 } from "../lib/identity.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
+const opts = {};
 
 interface Env {
   imds: FakeImds;

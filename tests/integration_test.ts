@@ -7,11 +7,11 @@
 import { assert, assertEquals } from "./support/assert.ts";
 import { byTimestamp, withWorld, World } from "./support/harness.ts";
 import { THROTTLE, UNAVAILABLE } from "./support/fake_cloudwatch.ts";
-import { awsNodeText, freshNode, type NodeFigures } from "./support/sim.ts";
+import { awsNodeText, freshNode, type NodeFigures } from "../tools/sim.ts";
 import { METRICS } from "../lib/catalog.ts";
 import type { CycleReport } from "../lib/collector.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
+const opts = {};
 
 /** A pod whose text follows a script: one figures object per cycle. */
 function scripted(w: World, name: string, script: Partial<NodeFigures>[], cycle: () => number) {
@@ -333,7 +333,7 @@ Deno.test(
   opts,
   withWorld(async (w) => {
     w.api.textPod("aws-node-a", awsNodeText(freshNode(1)));
-    const other = Deno.readTextFileSync(new URL("./certs/other-ca.crt", import.meta.url));
+    const other = Deno.readTextFileSync(new URL("../tools/certs/other-ca.crt", import.meta.url));
     w.api.writeKubeconfig(w.kubeconfig, { ca: other });
     const { reports } = await runCycles(w, 1, []);
     assert(reports[0]?.listError !== undefined);

@@ -5,10 +5,10 @@
 
 import { assert, assertEquals } from "./support/assert.ts";
 import { passThrough, spawnHelper, withWorld, World } from "./support/harness.ts";
-import { awsNodeText, freshNode } from "./support/sim.ts";
+import { awsNodeText, freshNode } from "../tools/sim.ts";
 import type { CycleReport } from "../lib/collector.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
+const opts = {};
 
 Deno.test(
   "an exec credential plugin (aws eks get-token) works from a kubeconfig",
@@ -76,7 +76,7 @@ Deno.test(
       Deno.mkdirSync(sa, { recursive: true });
       Deno.writeTextFileSync(`${sa}/token`, w.api.token);
       Deno.writeTextFileSync(`${sa}/namespace`, "kube-system");
-      Deno.copyFileSync(new URL("./certs/ca.crt", import.meta.url), `${sa}/ca.crt`);
+      Deno.copyFileSync(new URL("../tools/certs/ca.crt", import.meta.url), `${sa}/ca.crt`);
       Deno.env.set("KUBERNETES_SERVICE_HOST", "127.0.0.1");
       Deno.env.set("KUBERNETES_SERVICE_PORT", new URL(w.api.url).port);
       const reports: CycleReport[] = [];
@@ -92,7 +92,7 @@ Deno.test(
       ];
       const { parseConfig } = await import("../lib/config.ts");
       const { runApp } = await import("../lib/app.ts");
-      const { systemClock } = await import("../lib/collector.ts");
+      const { systemClock } = await import("../lib/clock.ts");
       const parsed = parseConfig(parsedArgs, {});
       assert(parsed.kind === "run");
       const code = await runApp(parsed.config, {

@@ -5,9 +5,9 @@
 
 import { assert, assertEquals } from "./support/assert.ts";
 import { byTimestamp, passThrough, readLines, spawnHelper, withWorld } from "./support/harness.ts";
-import { awsNodeText, freshNode } from "./support/sim.ts";
+import { awsNodeText, freshNode } from "../tools/sim.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
+const opts = {};
 
 async function runToEnd(args: string[], env: Record<string, string>) {
   const out = await spawnHelper(args, env).output();

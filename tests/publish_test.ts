@@ -11,7 +11,7 @@ import { batch, type Datum, MAX_REQUEST_BYTES, PublishBuffer, toDatums } from ".
 import { cloudWatchClient, CloudWatchPublisher } from "../lib/cloudwatch.ts";
 import { METRICS } from "../lib/catalog.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
+const opts = {};
 
 function datums(n: number, clusterId = "c"): Datum[] {
   return Array.from({ length: n }, (_, i) => ({

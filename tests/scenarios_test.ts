@@ -15,9 +15,9 @@ import {
   FakeImds,
   FakeSts,
 } from "./support/fake_aws.ts";
-import { awsNodeText, freshNode } from "./support/sim.ts";
+import { awsNodeText, freshNode } from "../tools/sim.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
+const opts = {};
 
 interface Aws {
   w: World;

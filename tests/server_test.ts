@@ -6,23 +6,18 @@
 
 import { assert, assertEquals } from "./support/assert.ts";
 import { World } from "./support/harness.ts";
-import { awsNodeText, freshNode } from "./support/sim.ts";
+import { awsNodeText, freshNode } from "../tools/sim.ts";
 import { makeHandler } from "../lib/server.ts";
-import { HelperStatus } from "../lib/status.ts";
+import { StatusSink } from "../lib/status.ts";
 import { clusterMetricName, renderMetrics } from "../lib/render.ts";
 import { parseExposition } from "../lib/expfmt.ts";
 import { METRICS } from "../lib/catalog.ts";
 import type { CycleReport } from "../lib/collector.ts";
-import { ScrapeError } from "../lib/kube.ts";
+import { ScrapeError } from "../lib/scraper.ts";
+import { assertGolden } from "./support/golden.ts";
+import { FakeClock } from "./support/fake_clock.ts";
 import type { ClusterSnapshot } from "../lib/aggregate.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
-/** Compares with `tests/golden/<name>`; `UPDATE_GOLDEN=1` rewrites it. */
-function assertGolden(actual: string, name: string): void {
-  const url = new URL(`./golden/${name}`, import.meta.url);
-  if (Deno.env.get("UPDATE_GOLDEN") === "1") Deno.writeTextFileSync(url, actual);
-  assertEquals(actual, Deno.readTextFileSync(url));
-}
 const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
 
 function snapshot(values: Record<string, number>): ClusterSnapshot {
@@ -44,35 +39,35 @@ function report(over: Partial<CycleReport>): CycleReport {
     snapshot: null,
     listError: undefined,
     aborted: false,
+    publish: true,
     ...over,
   };
 }
 
 /** A status after two cycles: one with a timeout and a parse error. */
-function twoCycles(): HelperStatus {
-  const s = new HelperStatus("1.2.3", 30);
-  s.clusterId = "prod";
-  s.region = "eu-west-1";
+function twoCycles(): StatusSink {
+  let now = T0;
+  const s = new StatusSink("1.2.3", 30, () => now, {
+    stats: { requestsOk: 1, requestsFailed: 2, datumsSent: 42, datumsDropped: 0 },
+    pending: 21,
+  });
+  s.identityResolved("prod", "eu-west-1");
   const target = { key: "k", name: "n", namespace: "kube-system", node: "x", running: true };
+  now = T0 + 300;
   s.observe(
     report({
       snapshot: snapshot({ assignIPAddresses: 10, addReqCount: 0, awsAPILatency: 250 }),
       failures: [{ target, error: new ScrapeError("timeout", "t") }],
     }),
-    T0 + 300,
   );
+  now = T0 + 31_500;
   s.observe(
     report({
       durationMs: 1500,
       snapshot: snapshot({ assignIPAddresses: 12, addReqCount: 5, awsAPILatency: 40 }),
       failures: [{ target, error: new ScrapeError("parse", "p") }],
     }),
-    T0 + 31_500,
   );
-  s.publish = {
-    stats: { requestsOk: 1, requestsFailed: 2, datumsSent: 42, datumsDropped: 0 },
-    pending: 21,
-  };
   return s;
 }
 
@@ -127,8 +122,8 @@ Deno.test("/metrics: OpenMetrics when the scraper asks for it", async () => {
 });
 
 Deno.test("/healthz, /readyz states, 404 and 405", async () => {
-  const s = new HelperStatus("1", 30);
   let now = T0;
+  const s = new StatusSink("1", 30, () => now);
   const h = makeHandler({ status: s, prometheus: false, now: () => now, memory });
   const get = async (path: string, method = "GET") => {
     const r = h(new Request(`http://x${path}`, { method }));
@@ -139,18 +134,16 @@ Deno.test("/healthz, /readyz states, 404 and 405", async () => {
     503,
     "not ready: region and cluster id are not resolved yet\n",
   ]);
-  s.clusterId = "c";
-  s.region = "r";
+  s.identityResolved("c", "r");
   assertEquals(await get("/readyz"), [503, "not ready: no cycle has scraped a pod yet\n"]);
   s.observe(
     report({ snapshot: null, listError: "listing pods in kube-system: HTTP 403: forbidden" }),
-    now,
   );
   assertEquals(await get("/readyz"), [
     503,
     "not ready: no cycle has scraped a pod yet: listing pods in kube-system: HTTP 403: forbidden\n",
   ]);
-  s.observe(report({ snapshot: snapshot({}) }), now);
+  s.observe(report({ snapshot: snapshot({}) }));
   assertEquals(await get("/readyz"), [200, "ok\n"]);
   now += 90_000;
   assertEquals(await get("/readyz"), [200, "ok\n"]);
@@ -197,8 +190,7 @@ async function promtool(body: string): Promise<{ code: number; out: string }> {
 }
 
 Deno.test(
-  "the real endpoint over HTTP after real cycles; promtool check metrics passes; /readyz follows the API server",
-  opts,
+  "the real endpoint over HTTP between real cycles: promtool check metrics passes, /readyz follows the API server",
   async () => {
     const w = await World.start();
     try {
@@ -209,46 +201,35 @@ Deno.test(
       });
       w.api.addPod("aws-node-b", { kind: "unreachable" });
       let base = "";
+      const clock = new FakeClock();
       const stop = new AbortController();
-      const seen: { cycle: number; ready: [number, string]; metrics: string }[] = [];
-      let cycles = 0;
-      const readyBefore: [number, string][] = [];
-      const code = await w.run(["--prometheus", "--interval", "0.3", "--scrape-timeout", "0.2"], {
+      const running = w.run(["--prometheus", "--interval", "30", "--no-cloudwatch"], {
         shutdown: stop.signal,
-        extra: {
-          onListen: (addr) => {
-            base = `http://127.0.0.1:${addr.port}`;
-          },
-        },
-        onCycle: () => {
-          cycles++;
-          const i = cycles;
-          // read the endpoints from outside the cycle, over HTTP
-          setTimeout(async () => {
-            if (i === 1) readyBefore.push(await getText(`${base}/readyz`));
-            if (i === 3) {
-              seen.push({
-                cycle: i,
-                ready: await getText(`${base}/readyz`),
-                metrics: (await getText(`${base}/metrics`))[1],
-              });
-              // the API server goes away
-              w.api.writeKubeconfig(w.kubeconfig, {});
-              await w.api.close();
-            }
-            if (i === 8) {
-              seen.push({ cycle: i, ready: await getText(`${base}/readyz`), metrics: "" });
-              stop.abort();
-            }
-          }, 0);
-        },
+        clock,
+        extra: { onListen: (addr) => base = `http://127.0.0.1:${addr.port}` },
       });
-      assertEquals(code, 0);
-      assertEquals(readyBefore, [[200, "ok\n"]]);
-      const at3 = seen[0];
-      assert(at3 !== undefined);
-      assertEquals(at3.ready, [200, "ok\n"]);
-      const fams = parseExposition(at3.metrics);
+      // each cycle ends in a sleep of the fake clock: read the endpoints then
+      await clock.sleeping();
+      assertEquals(await getText(`${base}/readyz`), [200, "ok\n"]);
+      clock.tick(30_000);
+      await clock.sleeping();
+      clock.tick(30_000);
+      await clock.sleeping();
+      const ready3 = await getText(`${base}/readyz`);
+      const metrics3 = (await getText(`${base}/metrics`))[1];
+      // the API server goes away: cycles 4 to 8 fail to list
+      w.api.writeKubeconfig(w.kubeconfig, {});
+      await w.api.close();
+      for (let i = 4; i <= 8; i++) {
+        clock.tick(30_000);
+        await clock.sleeping();
+      }
+      const ready8 = await getText(`${base}/readyz`);
+      stop.abort();
+      assertEquals(await running, 0);
+
+      assertEquals(ready3, [200, "ok\n"]);
+      const fams = parseExposition(metrics3);
       const v = (name: string, labels: Record<string, string> = {}) =>
         fams.get(name)?.samples.find((s) => JSON.stringify(s.labels) === JSON.stringify(labels))
           ?.value;
@@ -264,21 +245,15 @@ Deno.test(
       assertEquals(v("cni_metrics_helper_targets"), 2);
       assertEquals(v("cni_metrics_helper_scrapes_total", { result: "ok" }), 3);
       assertEquals(v("cni_metrics_helper_scrapes_total", { result: "http_error" }), 3);
-      assertEquals(v("cni_metrics_helper_cloudwatch_datums_published_total"), 42);
-      const lint = await promtool(at3.metrics);
+      const lint = await promtool(metrics3);
       assertEquals(lint.code, 0, lint.out);
-      const at8 = seen[1];
-      assert(at8 !== undefined);
-      assertEquals(at8.ready[0], 503);
+      // cycle 3 ended at 60 s, cycle 8 at 210 s: more than 3 intervals without a scraped pod
+      assertEquals(ready8[0], 503);
       assert(
-        at8.ready[1].startsWith("not ready: last cycle that scraped a pod ended"),
-        at8.ready[1],
+        ready8[1].startsWith("not ready: last cycle that scraped a pod ended 150 s ago"),
+        ready8[1],
       );
-      assert(
-        at8.ready[1].includes("cannot reach the API server") ||
-          at8.ready[1].includes("listing pods"),
-        at8.ready[1],
-      );
+      assert(ready8[1].includes("listing pods"), ready8[1]);
     } finally {
       await w.close().catch(() => {});
     }

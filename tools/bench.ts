@@ -5,9 +5,9 @@
  * (default: 20 and 1000). Prints figures; asserts nothing.
  */
 
-import { FakeApiServer } from "../tests/support/fake_apiserver.ts";
-import { passThrough, spawnHelper } from "../tests/support/harness.ts";
-import { awsNodeText, freshNode } from "../tests/support/sim.ts";
+import { FakeApiServer } from "./fake_apiserver.ts";
+import { passThrough, spawnHelper } from "./spawn.ts";
+import { awsNodeText, freshNode } from "./sim.ts";
 
 const sizes = Deno.args.length > 0 ? Deno.args.map(Number) : [20, 1000];
 const interval = 1;

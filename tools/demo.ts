@@ -10,9 +10,9 @@
  */
 
 import { parseArgs } from "node:util";
-import { FakeApiServer } from "../tests/support/fake_apiserver.ts";
-import { passThrough, spawnHelper } from "../tests/support/harness.ts";
-import { advance, awsNodeText, freshNode, type NodeFigures, prng } from "../tests/support/sim.ts";
+import { FakeApiServer } from "./fake_apiserver.ts";
+import { passThrough, spawnHelper } from "./spawn.ts";
+import { advance, awsNodeText, freshNode, type NodeFigures, prng } from "./sim.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

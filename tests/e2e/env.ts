@@ -6,8 +6,8 @@
  * @module
  */
 
-import { certFile } from "../support/fake_apiserver.ts";
-import { awsNodeText, type NodeFigures } from "../support/sim.ts";
+import { certFile } from "../../tools/fake_apiserver.ts";
+import { awsNodeText, type NodeFigures } from "../../tools/sim.ts";
 
 /** Where build.sh put the binaries. */
 export const CACHE = Deno.env.get("E2E_CACHE") ??
@@ -186,7 +186,7 @@ export class Cluster {
       `${d}/sa.pub`,
       pem("PUBLIC KEY", await crypto.subtle.exportKey("spki", keys.publicKey)),
     );
-    const certs = new URL("../certs/", import.meta.url).pathname;
+    const certs = new URL("../../tools/certs/", import.meta.url).pathname;
     const api = new Proc("kube-apiserver", `${CACHE}/bin/kube-apiserver-${K8S}`, [
       "--etcd-servers=http://127.0.0.1:2379",
       "--bind-address=127.0.0.1",

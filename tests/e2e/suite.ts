@@ -23,8 +23,8 @@ import {
 } from "@aws-sdk/client-ec2";
 import { assert, assertEquals } from "../support/assert.ts";
 import { passThrough, readLines, spawnHelper } from "../support/harness.ts";
-import { certFile } from "../support/fake_apiserver.ts";
-import { freshNode, type NodeFigures } from "../support/sim.ts";
+import { certFile } from "../../tools/fake_apiserver.ts";
+import { freshNode, type NodeFigures } from "../../tools/sim.ts";
 import { API, Cluster, createPod, deletePod, Kube, MOTO_URL, SimNode } from "./env.ts";
 import { METRICS } from "../../lib/catalog.ts";
 import { dashboardBody } from "../../lib/dashboard.ts";

@@ -7,12 +7,17 @@
 
 import { parseConfig } from "../../lib/config.ts";
 import { runApp, type Runtime } from "../../lib/app.ts";
-import { type Clock, type CycleReport, systemClock } from "../../lib/collector.ts";
+import { type Clock, systemClock } from "../../lib/clock.ts";
+import type { CycleReport } from "../../lib/collector.ts";
+import { errorText, exitCodeFor } from "../../lib/errors.ts";
 import { ImdsUnavailable } from "../../lib/identity.ts";
-import { setupLogging } from "../../lib/logging.ts";
-import { FakeApiServer } from "./fake_apiserver.ts";
+import { logger, setupLogging } from "../../lib/logging.ts";
+import { passThrough } from "../../tools/spawn.ts";
+import { FakeApiServer } from "../../tools/fake_apiserver.ts";
 import { FakeCloudWatch } from "./fake_cloudwatch.ts";
 import denoJson from "../../deno.json" with { type: "json" };
+
+export { passThrough, spawnHelper } from "../../tools/spawn.ts";
 
 /** Fixed test credentials (the fake records the access key id). */
 export const TEST_CREDENTIALS = {
@@ -65,7 +70,7 @@ export class World {
    * @param opts shutdown signal, cycle hook, clock
    * @returns the exit code
    */
-  run(
+  async run(
     args: string[],
     opts: {
       shutdown?: AbortSignal;
@@ -76,6 +81,7 @@ export class World {
       noRegion?: boolean;
     } = {},
   ): Promise<number> {
+    const collect = args[0] !== "dashboard";
     const parsed = parseConfig(
       [
         "--kubeconfig",
@@ -83,14 +89,14 @@ export class World {
         ...(opts.noRegion ? [] : ["--region", "us-test-1"]),
         "--cluster-id",
         "test",
-        "--listen",
-        "127.0.0.1:0",
+        ...(collect ? ["--listen", "127.0.0.1:0"] : []),
         ...args,
       ],
       {},
     );
     if (parsed.kind !== "run") throw new Error("expected a run config");
-    return runApp(parsed.config, {
+    // what main.ts does with a thrown error: log it, map it to the exit code
+    return await runApp(parsed.config, {
       version: denoJson.version,
       inCluster: false,
       homeKubeconfig: undefined,
@@ -103,6 +109,9 @@ export class World {
       imds: { get: () => Promise.reject(new ImdsUnavailable("no IMDS in tests")) },
       ...(opts.onCycle ? { onCycle: opts.onCycle } : {}),
       ...opts.extra,
+    }).catch((e) => {
+      logger().error("{error}", { error: errorText(e) });
+      return exitCodeFor(e);
     });
   }
 
@@ -127,51 +136,6 @@ export class World {
     await this.cw.close();
     Deno.removeSync(this.dir, { recursive: true });
   }
-}
-
-/**
- * What a subprocess needs from our environment: Deno's cache (HOME is
- * replaced) and the CA settings for the package registry.
- */
-export function passThrough(): Record<string, string> {
-  const out: Record<string, string> = {
-    DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME") ?? "/root"}/.cache/deno`,
-  };
-  for (const k of ["SSL_CERT_FILE", "SSL_CERT_DIR", "DENO_CERT", "NODE_EXTRA_CA_CERTS"]) {
-    const v = Deno.env.get(k);
-    if (v !== undefined) out[k] = v;
-  }
-  return out;
-}
-
-/**
- * The permission flags of `deno task start` (the same list `compile` uses),
- * with `$HOME` expanded as the task shell does.
- *
- * @param home the HOME the subprocess gets
- */
-export function startPermissionFlags(home: string): string[] {
-  const task = (denoJson.tasks as Record<string, string>)["start"] as string;
-  return task.split(/\s+/).filter((t) => t.startsWith("--allow-") || t.startsWith("--deny-"))
-    .map((t) => t.replaceAll("$HOME", home));
-}
-
-/** A subprocess of main.ts with the `start` task's permissions. */
-export function spawnHelper(args: string[], env: Record<string, string>): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      ...startPermissionFlags(env["HOME"] ?? "/nonexistent"),
-      new URL("../../main.ts", import.meta.url).pathname,
-      ...args,
-    ],
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
 }
 
 /** Reads a stream line by line, calling `onLine` for each; resolves at its end. */

@@ -26,9 +26,9 @@ export interface FakePod {
   behaviour: PodBehaviour;
 }
 
-const CERT_DIR = new URL("../certs/", import.meta.url);
+const CERT_DIR = new URL("./certs/", import.meta.url);
 
-/** Reads a file of `tests/certs/`. */
+/** Reads a file of `tools/certs/`. */
 export function certFile(name: string): string {
   return Deno.readTextFileSync(new URL(name, CERT_DIR));
 }

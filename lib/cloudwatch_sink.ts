@@ -1,0 +1,91 @@
+/**
+ * The CloudWatch sink: each published cycle becomes one datum per metric in
+ * the bounded {@linkcode PublishBuffer}; every `publishEvery` cycles a
+ * publish starts in the background (a slow CloudWatch never delays a
+ * cycle); `flush` sends what is left within a deadline.
+ *
+ * @module
+ */
+
+import { type Clock, untilAborted } from "./clock.ts";
+import type { CycleReport } from "./collector.ts";
+import { PublishBuffer, type Publisher, type PublishStats, toDatums } from "./publish.ts";
+import type { FlushOutcome, Sink } from "./sink.ts";
+
+/** Cycles per CloudWatch publish (the existing contract: every 2 × interval). */
+export const PUBLISH_EVERY = 2;
+/** Longest a background publish may take, ms (the SDK's own timeouts come first). */
+export const BACKGROUND_PUBLISH_MS = 120_000;
+
+/** CloudWatch sink settings. */
+export interface CloudWatchSinkOptions {
+  /** The `CLUSTER_ID` dimension. */
+  readonly clusterId: string;
+  /** Datums kept while CloudWatch is unreachable. */
+  readonly maxDatums: number;
+  /** Cycles per publish. @default 2 */
+  readonly publishEvery?: number;
+  /** Time (the background publish's bound). */
+  readonly clock: Clock;
+}
+
+/** Buffers the cycles' datums and publishes them. */
+export class CloudWatchSink implements Sink {
+  readonly name = "cloudwatch";
+  readonly #buffer: PublishBuffer;
+  readonly #opts: CloudWatchSinkOptions;
+  #observed = 0;
+
+  /**
+   * @param publisher where requests go (the SDK, or the dry-run printer)
+   * @param opts dimension, bound, cadence, clock
+   */
+  constructor(publisher: Publisher, opts: CloudWatchSinkOptions) {
+    this.#buffer = new PublishBuffer(publisher, opts.maxDatums);
+    this.#opts = opts;
+  }
+
+  /** Running totals and the datums waiting, for the helper's own metrics. */
+  get stats(): { readonly stats: PublishStats; readonly pending: number } {
+    return this.#buffer;
+  }
+
+  /** Datums waiting for the next publish. */
+  get pending(): number {
+    return this.#buffer.pending;
+  }
+
+  observe(r: CycleReport): void {
+    if (r.aborted || !r.publish) return;
+    if (r.snapshot !== null) {
+      this.#buffer.add(toDatums(r.snapshot, this.#opts.clusterId, r.startedAt));
+    }
+    this.#observed++;
+    if (this.#observed % (this.#opts.publishEvery ?? PUBLISH_EVERY) !== 0) return;
+    if (this.#buffer.pending === 0) return;
+    // Not tied to shutdown: aborting a request CloudWatch may already have
+    // accepted could send its datums twice. The SDK's own timeouts bound it.
+    void this.#buffer.flush(this.#opts.clock.timeout(BACKGROUND_PUBLISH_MS));
+  }
+
+  /**
+   * Sends everything queued (after any publish in flight) until the buffer is
+   * empty, a request fails, or `signal` aborts.
+   *
+   * @param signal the deadline
+   * @returns what was sent and what is left
+   */
+  async flush(signal: AbortSignal): Promise<FlushOutcome> {
+    let sent = 0;
+    for (;;) {
+      const r = await untilAborted(this.#buffer.flush(signal), signal);
+      if (r === undefined) {
+        return { sent, pending: this.#buffer.pending, error: "the flush deadline passed" };
+      }
+      sent += r.sent;
+      if (r.error !== undefined || r.pending === 0) {
+        return { sent, pending: r.pending, error: r.error };
+      }
+    }
+  }
+}

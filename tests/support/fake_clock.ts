@@ -1,0 +1,110 @@
+/**
+ * Time a test drives (after denoland/std `testing/time.ts` `FakeTime`, as
+ * an injected {@linkcode Clock} rather than a patched global): `now` stands
+ * still until the test calls `tick`, which fires every sleep and timeout
+ * that falls due, in order. `sleeping()` lets a test await the moment the
+ * code under test starts to wait, instead of sleeping itself.
+ *
+ * @module
+ */
+
+import type { Clock } from "../../lib/clock.ts";
+
+interface Timer {
+  readonly at: number;
+  readonly seq: number;
+  readonly fire: () => void;
+  readonly kind: "sleep" | "timeout";
+  readonly ms: number;
+}
+
+/** A clock whose time moves only when the test says. */
+export class FakeClock implements Clock {
+  #now: number;
+  #seq = 0;
+  #timers: Timer[] = [];
+  #sleepWaiters: ((ms: number) => void)[] = [];
+
+  /**
+   * @param start the initial time, ms since the epoch @default 2026-11-28T12:00:00Z
+   */
+  constructor(start = Date.UTC(2026, 10, 28, 12, 0, 0)) {
+    this.#now = start;
+  }
+
+  now(): number {
+    return this.#now;
+  }
+
+  sleep(ms: number, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = this.#add(ms, "sleep", () => done());
+      const done = () => {
+        this.#remove(timer);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      signal.addEventListener("abort", done, { once: true });
+      for (const w of this.#sleepWaiters.splice(0)) w(ms);
+    });
+  }
+
+  timeout(ms: number): AbortSignal {
+    const c = new AbortController();
+    this.#add(
+      ms,
+      "timeout",
+      () => c.abort(new DOMException("The signal timed out.", "TimeoutError")),
+    );
+    return c.signal;
+  }
+
+  /** Sleeps pending now. */
+  get sleepers(): number {
+    return this.#timers.filter((t) => t.kind === "sleep").length;
+  }
+
+  /**
+   * Resolves with the requested duration once the code under test sleeps
+   * (at once when a sleep is already pending).
+   *
+   * @returns the milliseconds of the pending sleep
+   */
+  sleeping(): Promise<number> {
+    const pending = this.#timers.find((t) => t.kind === "sleep");
+    if (pending !== undefined) return Promise.resolve(pending.at - this.#now);
+    return new Promise((resolve) => this.#sleepWaiters.push(resolve));
+  }
+
+  /**
+   * Moves time forward by `ms`, firing each sleep and timeout that falls due,
+   * earliest first (time stands at each one's moment as it fires).
+   *
+   * @param ms milliseconds
+   */
+  tick(ms: number): void {
+    const end = this.#now + ms;
+    for (;;) {
+      const next = this.#timers
+        .filter((t) => t.at <= end)
+        .sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
+      if (next === undefined) break;
+      this.#now = Math.max(this.#now, next.at);
+      this.#remove(next);
+      next.fire();
+    }
+    this.#now = end;
+  }
+
+  #add(ms: number, kind: Timer["kind"], fire: () => void): Timer {
+    const t: Timer = { at: this.#now + Math.max(0, ms), seq: this.#seq++, fire, kind, ms };
+    this.#timers.push(t);
+    return t;
+  }
+
+  #remove(t: Timer): void {
+    const i = this.#timers.indexOf(t);
+    if (i >= 0) this.#timers.splice(i, 1);
+  }
+}

@@ -1,0 +1,346 @@
+/**
+ * The cycle, the scheduler and the sinks in milliseconds of real time: an
+ * in-memory pod source and scraper, the fake clock, fixture text and exact
+ * numbers. The CloudWatch sink goes through the real SDK to the local
+ * CloudWatch (or a server that never answers).
+ */
+
+import { assert, assertEquals } from "./support/assert.ts";
+import { FakeClock } from "./support/fake_clock.ts";
+import { FakeCloudWatch } from "./support/fake_cloudwatch.ts";
+import { HangingServer } from "./support/fake_aws.ts";
+import { TEST_CREDENTIALS } from "./support/harness.ts";
+import { timedOut } from "../lib/clock.ts";
+import { Collector, type CycleReport } from "../lib/collector.ts";
+import { CycleLog } from "../lib/cycle_log.ts";
+import { CloudWatchSink } from "../lib/cloudwatch_sink.ts";
+import { cloudWatchClient, CloudWatchPublisher, DryRunPublisher } from "../lib/cloudwatch.ts";
+import { setupLogging } from "../lib/logging.ts";
+import type { Target, TargetLister } from "../lib/pods.ts";
+import { flushSinks, runLoop, runOnce, type SchedulerDeps } from "../lib/scheduler.ts";
+import { ScrapeError, type Scraper } from "../lib/scraper.ts";
+import { StatusSink } from "../lib/status.ts";
+
+const fixture = Deno.readTextFileSync(new URL("./fixtures/aws-node-v1.data", import.meta.url));
+const withAdds = (n: number) =>
+  fixture.replace(/^awscni_add_ip_req_count 100$/m, `awscni_add_ip_req_count ${n}`);
+
+function target(name: string, running = true): Target {
+  return {
+    key: `kube-system/${name}/uid-${name}`,
+    name,
+    namespace: "kube-system",
+    node: `node-${name}`,
+    running,
+  };
+}
+
+/** What an in-memory pod answers: text, a failure, or nothing until its signal aborts. */
+type Answer = string | ScrapeError | "hang";
+
+/** An in-memory cluster: the pod list and each pod's answer, changeable between cycles. */
+class Pods implements TargetLister, Scraper {
+  targets: Target[] = [];
+  answers = new Map<string, Answer>();
+  listAnswer: "ok" | "hang" = "ok";
+  /** Resolves the scrape waiters once `n` scrapes have started. */
+  started = 0;
+  #waiters: { n: number; resolve: () => void }[] = [];
+
+  list(signal: AbortSignal): Promise<Target[]> {
+    if (this.listAnswer === "ok") return Promise.resolve([...this.targets]);
+    return new Promise((_, reject) =>
+      signal.addEventListener("abort", () => reject(signal.reason), { once: true })
+    );
+  }
+
+  prepare(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  scrape(t: Target, signal: AbortSignal): Promise<string> {
+    this.started++;
+    for (const w of this.#waiters.filter((w) => this.started >= w.n)) w.resolve();
+    const a = this.answers.get(t.name) ?? "hang";
+    if (a === "hang") {
+      return new Promise((_, reject) =>
+        signal.addEventListener(
+          "abort",
+          () => reject(new ScrapeError(timedOut(signal) ? "timeout" : "aborted", "stopped")),
+          { once: true },
+        )
+      );
+    }
+    return a instanceof ScrapeError ? Promise.reject(a) : Promise.resolve(a);
+  }
+
+  /** Resolves once `n` scrapes have started in total. */
+  scrapesStarted(n: number): Promise<void> {
+    if (this.started >= n) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ n, resolve }));
+  }
+}
+
+function world(opts: { timeout?: number; concurrency?: number } = {}) {
+  const clock = new FakeClock();
+  const pods = new Pods();
+  const collector = new Collector(
+    { lister: pods, scraper: pods, clock },
+    { scrapeTimeoutSeconds: opts.timeout ?? 10, scrapeConcurrency: opts.concurrency ?? 32 },
+  );
+  return { clock, pods, collector };
+}
+
+async function captureLogs(): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  await setupLogging("debug", "json", (l) => out.push(JSON.parse(l)));
+  return out;
+}
+
+Deno.test("a cycle: running pods scraped and summed, the rest counted, failures by kind", async () => {
+  const { pods, collector } = world();
+  pods.targets = [
+    target("a"),
+    target("b"),
+    target("pending", false),
+    target("bad"),
+    target("gone"),
+  ];
+  pods.answers.set("a", withAdds(100));
+  pods.answers.set("b", withAdds(40));
+  pods.answers.set("bad", "# TYPE x gauge\nx 1\nnot metrics\n");
+  pods.answers.set("gone", new ScrapeError("http", "HTTP 503: no endpoints", 503));
+  const first = await collector.collect(new AbortController().signal);
+  assertEquals([first.found, first.notRunning, first.scraped], [5, 1, 2]);
+  assertEquals(
+    first.failures.map((f) => [f.target.name, f.error.kind, f.error.message]),
+    [
+      ["bad", "parse", 'metrics text is malformed at line 3: expected a metric name: got "not"'],
+      ["gone", "http", "HTTP 503: no endpoints"],
+    ],
+  );
+  // fixture: assigned 1, ip_max 15 on each pod; counters are baselines in the first cycle
+  assertEquals(first.snapshot?.values.get("assignIPAddresses"), 2);
+  assertEquals(first.snapshot?.values.get("maxIPAddresses"), 30);
+  assertEquals(first.snapshot?.values.get("addReqCount"), 0);
+  assertEquals(first.publish, true);
+  pods.answers.set("a", withAdds(107));
+  pods.answers.set("b", withAdds(45));
+  const second = await collector.collect(new AbortController().signal);
+  assertEquals(second.snapshot?.values.get("addReqCount"), 12);
+});
+
+Deno.test("a hung pod fails as a timeout when the clock passes --scrape-timeout; the rest is in the report", async () => {
+  const { clock, pods, collector } = world({ timeout: 10 });
+  pods.targets = [target("ok"), target("hung")];
+  pods.answers.set("ok", fixture);
+  const cycle = collector.collect(new AbortController().signal);
+  await pods.scrapesStarted(2);
+  clock.tick(9_999);
+  clock.tick(1);
+  const r = await cycle;
+  assertEquals(r.scraped, 1);
+  assertEquals(r.failures.map((f) => [f.target.name, f.error.kind, f.error.message]), [
+    ["hung", "timeout", "timed out after 10 s"],
+  ]);
+  assertEquals(r.durationMs, 10_000);
+});
+
+Deno.test("shutdown in mid-cycle: an aborted report, and the next cycle diffs against the last good values", async () => {
+  const { pods, collector } = world();
+  pods.targets = [target("a"), target("hung")];
+  pods.answers.set("a", withAdds(100));
+  pods.answers.set("hung", withAdds(0));
+  await collector.collect(new AbortController().signal);
+  pods.answers.set("a", withAdds(150));
+  pods.answers.set("hung", "hang");
+  const stop = new AbortController();
+  const cycle = collector.collect(stop.signal);
+  await pods.scrapesStarted(4);
+  stop.abort();
+  const r = await cycle;
+  assertEquals([r.aborted, r.snapshot], [true, null]);
+  assertEquals(r.failures.map((f) => f.error.kind), ["aborted"]);
+  pods.answers.set("a", withAdds(160));
+  pods.answers.set("hung", withAdds(1));
+  const next = await collector.collect(new AbortController().signal);
+  // 100 -> 160 and 0 -> 1: the interrupted sample counted nothing and lost nothing
+  assertEquals(next.snapshot?.values.get("addReqCount"), 61);
+});
+
+Deno.test("a pod list that never answers fails the cycle after the list timeout", async () => {
+  const { clock, pods, collector } = world({ timeout: 2 });
+  pods.listAnswer = "hang";
+  const cycle = collector.collect(new AbortController().signal);
+  clock.tick(9_999);
+  clock.tick(1);
+  const r = await cycle;
+  assertEquals([r.found, r.snapshot, r.aborted], [undefined, null, false]);
+  assertEquals(r.listError, "The signal timed out.");
+});
+
+Deno.test("the cycle log: 20 failed pods one by one, the rest in one line by kind", async () => {
+  const logs = await captureLogs();
+  const failures = Array.from({ length: 25 }, (_, i) => ({
+    target: target(`p${i}`),
+    error: new ScrapeError(i < 22 ? "timeout" : "http", "x"),
+  }));
+  const base: CycleReport = {
+    startedAt: new Date(0),
+    durationMs: 12.4,
+    found: 26,
+    notRunning: 0,
+    scraped: 0,
+    failures,
+    snapshot: null,
+    listError: undefined,
+    aborted: false,
+    publish: true,
+  };
+  new CycleLog().observe(base);
+  const warns = logs.filter((l) => l["level"] === "warning").map((l) => l["msg"]);
+  assertEquals(warns.length, 21);
+  assertEquals(warns[0], "scrape of pod kube-system/p0 on node node-p0 failed (timeout): x");
+  assertEquals(warns[20], "5 more pods failed this cycle (timeout: 22, http: 3)");
+  assertEquals(
+    logs.filter((l) => l["level"] === "error").map((l) => l["msg"]),
+    ["cycle: 26 pods found, none scraped (25 failed, 0 not running): nothing published for this cycle"],
+  );
+  logs.length = 0;
+  new CycleLog(2).observe({ ...base, aborted: true });
+  assertEquals(logs, []);
+});
+
+function reportAt(clock: FakeClock, values: Record<string, number>): CycleReport {
+  return {
+    startedAt: new Date(clock.now()),
+    durationMs: 0,
+    found: 1,
+    notRunning: 0,
+    scraped: 1,
+    failures: [],
+    snapshot: { values: new Map(Object.entries(values)), podsScraped: 1, podsBaselined: 0 },
+    listError: undefined,
+    aborted: false,
+    publish: true,
+  };
+}
+
+Deno.test("the scheduler: a cycle longer than the interval is logged and the next starts at once", async () => {
+  const logs = await captureLogs();
+  const clock = new FakeClock();
+  const stop = new AbortController();
+  const took = [40_000, 5_000];
+  const seen: CycleReport[] = [];
+  const deps: SchedulerDeps = {
+    clock,
+    sinks: [{ name: "t", observe: (r) => seen.push(r) }],
+    collect: () => {
+      const t0 = clock.now();
+      clock.tick(took.shift() ?? 0);
+      return Promise.resolve({ ...reportAt(clock, {}), durationMs: clock.now() - t0 });
+    },
+  };
+  const loop = runLoop(deps, 30, stop.signal);
+  // cycle 1 overran: no sleep; cycle 2 took 5 s: it sleeps the other 25
+  assertEquals(await clock.sleeping(), 25_000);
+  assertEquals(seen.length, 2);
+  assertEquals(
+    logs.filter((l) => l["level"] === "warning").map((l) => l["msg"]),
+    ["cycle took 40000 ms, longer than the 30000 ms interval; next cycle starts now"],
+  );
+  stop.abort();
+  await loop;
+  assertEquals(clock.sleepers, 0);
+});
+
+Deno.test("--once: the baseline sample goes to the sinks unpublished, the second one published", async () => {
+  const clock = new FakeClock();
+  const lines: string[] = [];
+  const cw = new CloudWatchSink(new DryRunPublisher((l) => lines.push(l)), {
+    clusterId: "c",
+    maxDatums: 100,
+    clock,
+  });
+  const status = new StatusSink("1", 30, () => clock.now(), cw.stats);
+  let n = 0;
+  const deps: SchedulerDeps = {
+    clock,
+    sinks: [status, cw],
+    collect: () => Promise.resolve(reportAt(clock, { assignIPAddresses: ++n })),
+  };
+  const once = runOnce(deps, 30, new AbortController().signal);
+  assertEquals(await clock.sleeping(), 30_000);
+  clock.tick(30_000);
+  const report = await once;
+  assertEquals(report.snapshot?.values.get("assignIPAddresses"), 2);
+  assertEquals(cw.pending, 21);
+  const outcomes = await flushSinks(deps.sinks, new AbortController().signal);
+  assertEquals(outcomes.get("cloudwatch"), { sent: 21, pending: 0, error: undefined });
+  assertEquals(lines.length, 1);
+  const datums = JSON.parse(lines[0] as string).MetricData;
+  assertEquals(
+    datums.find((d: { MetricName: string }) => d.MetricName === "assignIPAddresses").Value,
+    2,
+  );
+  assertEquals(status.cycleCount, 2);
+});
+
+Deno.test("the CloudWatch sink publishes every second cycle through the SDK, in the background", async () => {
+  const cwServer = FakeCloudWatch.start();
+  const client = cloudWatchClient({
+    region: "us-test-1",
+    endpoint: cwServer.url,
+    credentials: TEST_CREDENTIALS,
+  });
+  try {
+    const clock = new FakeClock();
+    const cw = new CloudWatchSink(new CloudWatchPublisher(client), {
+      clusterId: "c",
+      maxDatums: 1000,
+      clock,
+    });
+    cw.observe(reportAt(clock, { assignIPAddresses: 1 }));
+    assertEquals([cw.pending, cwServer.requests.length], [21, 0]);
+    cw.observe(reportAt(clock, { assignIPAddresses: 2 }));
+    // the second cycle started a publish; flush waits for it and finds nothing left
+    assertEquals(await cw.flush(new AbortController().signal), {
+      sent: 42,
+      pending: 0,
+      error: undefined,
+    });
+    assertEquals(cwServer.requests.map((r) => (r.body["MetricData"] as unknown[]).length), [42]);
+    assertEquals(cw.stats.stats.datumsSent, 42);
+  } finally {
+    client.destroy();
+    await cwServer.close();
+  }
+});
+
+Deno.test("the shutdown flush gives up at its deadline, keeping the datums it could not send", async () => {
+  const hanging = new HangingServer();
+  const client = cloudWatchClient({
+    region: "us-test-1",
+    endpoint: hanging.url,
+    credentials: TEST_CREDENTIALS,
+    maxAttempts: 1,
+  });
+  try {
+    const clock = new FakeClock();
+    const cw = new CloudWatchSink(new CloudWatchPublisher(client), {
+      clusterId: "c",
+      maxDatums: 1000,
+      clock,
+    });
+    cw.observe(reportAt(clock, { assignIPAddresses: 1 }));
+    const stop = new AbortController();
+    const deadline = clock.timeout(8_000);
+    const flushing = cw.flush(AbortSignal.any([deadline, stop.signal]));
+    clock.tick(8_000);
+    assertEquals(await flushing, { sent: 0, pending: 21, error: "the flush deadline passed" });
+    assert(deadline.aborted);
+  } finally {
+    client.destroy();
+    hanging.close();
+  }
+});

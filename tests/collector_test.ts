@@ -115,7 +115,11 @@ Deno.test("a cycle: running pods scraped and summed, the rest counted, failures 
   assertEquals(
     first.failures.map((f) => [f.target.name, f.error.kind, f.error.message]),
     [
-      ["bad", "parse", 'metrics text is malformed at line 3: expected a metric name: got "not"'],
+      [
+        "bad",
+        "parse",
+        'metrics text is malformed at line 3: invalid value "metrics" for metric not',
+      ],
       ["gone", "http", "HTTP 503: no endpoints"],
     ],
   );

@@ -45,6 +45,7 @@ export class FakeApiServer {
   readonly proxyPaths: string[] = [];
   #server: Deno.HttpServer<Deno.NetAddr>;
   #hung = new Set<() => void>();
+  #hangWaiters: { n: number; resolve: () => void }[] = [];
   #uid = 0;
 
   private constructor(server: Deno.HttpServer<Deno.NetAddr>, token: string) {
@@ -166,6 +167,16 @@ export class FakeApiServer {
     );
   }
 
+  /**
+   * Resolves once `n` requests to "hang" pods are being held.
+   *
+   * @param n how many
+   */
+  hanging(n: number): Promise<void> {
+    if (this.#hung.size >= n) return Promise.resolve();
+    return new Promise((resolve) => this.#hangWaiters.push({ n, resolve }));
+  }
+
   /** Stops the server and releases hung requests. */
   async close(): Promise<void> {
     for (const release of this.#hung) release();
@@ -241,6 +252,10 @@ export class FakeApiServer {
           };
           this.#hung.add(release);
           req.signal.addEventListener("abort", release, { once: true });
+          for (const w of this.#hangWaiters.filter((w) => this.#hung.size >= w.n)) {
+            this.#hangWaiters.splice(this.#hangWaiters.indexOf(w), 1);
+            w.resolve();
+          }
         });
         return new Response("too late", { status: 504 });
     }

@@ -1,0 +1,266 @@
+/**
+ * The kube adapters against the HTTPS fake API server (its own CA, a bearer
+ * token) through the real client-node and our one TLS client: the kubeconfig
+ * and its context as plain data, the pod list page by page, the scraper's
+ * path, failure kinds, timeout (on the fake clock) and body limit.
+ */
+
+import { assert, assertEquals, assertRejects } from "./support/assert.ts";
+import { FakeClock } from "./support/fake_clock.ts";
+import { FakeApiServer } from "../tools/fake_apiserver.ts";
+import { connect, KubeError, loadKubeconfig } from "../lib/kubeconfig.ts";
+import { ApiPodLister } from "../lib/pods.ts";
+import { ProxyScraper, readLimited, ScrapeError } from "../lib/scraper.ts";
+
+/** A fake API server, a kubeconfig for it, and a connection; always closed. */
+function withApi(
+  fn: (api: FakeApiServer, kubeconfig: string) => Promise<void>,
+): () => Promise<void> {
+  return async () => {
+    const api = FakeApiServer.start();
+    const dir = Deno.makeTempDirSync();
+    try {
+      api.writeKubeconfig(`${dir}/config`, {
+        cluster: "arn:aws:eks:eu-west-1:123456789012:cluster/prod",
+      });
+      await fn(api, `${dir}/config`);
+    } finally {
+      await api.close();
+      Deno.removeSync(dir, { recursive: true });
+    }
+  };
+}
+
+const source = (kubeconfig: string) => ({
+  kubeconfig: [kubeconfig],
+  context: undefined,
+  inCluster: false,
+  homeConfig: undefined,
+});
+
+Deno.test(
+  "the kubeconfig's context reaches the rest of the program as plain data",
+  withApi((api, kubeconfig) => {
+    const loaded = loadKubeconfig(source(kubeconfig));
+    assertEquals(loaded.describe, `kubeconfig ${kubeconfig} (context fake)`);
+    assertEquals(loaded.context, {
+      contextName: "fake",
+      clusterName: "arn:aws:eks:eu-west-1:123456789012:cluster/prod",
+      server: api.url,
+      exec: undefined,
+    });
+    return Promise.resolve();
+  }),
+);
+
+Deno.test("a context the kubeconfig lacks is a KubeError naming the contexts it has", () => {
+  const dir = Deno.makeTempDirSync();
+  const api = `${dir}/config`;
+  try {
+    Deno.writeTextFileSync(
+      api,
+      [
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters:",
+        "- name: c",
+        "  cluster: { server: 'https://127.0.0.1:1' }",
+        "users:",
+        "- name: u",
+        "  user: { token: t }",
+        "contexts:",
+        "- name: a",
+        "  context: { cluster: c, user: u }",
+        "current-context: a",
+        "",
+      ].join("\n"),
+    );
+    let error: unknown;
+    try {
+      loadKubeconfig({ ...source(api), context: "b" });
+    } catch (e) {
+      error = e;
+    }
+    assert(error instanceof KubeError);
+    assertEquals(error.message, `"--context" "b" is not in kubeconfig ${api}: it has a`);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test(
+  "the pod list: every page, only the selected pods, Running with an IP marked",
+  withApi(async (api, kubeconfig) => {
+    for (let i = 0; i < 7; i++) api.textPod(`aws-node-${i}`, "");
+    api.addPod("aws-node-pending", { kind: "hang" }, { phase: "Pending", podIP: "" });
+    api.addPod("other", { kind: "hang" }, { labels: { "k8s-app": "other" } });
+    api.addPod("elsewhere", { kind: "hang" }, { namespace: "default" });
+    const conn = await connect(source(kubeconfig));
+    try {
+      const lister = new ApiPodLister(conn, {
+        namespace: "kube-system",
+        selector: "k8s-app=aws-node",
+        pageSize: 3,
+      });
+      const pods = await lister.list(new AbortController().signal);
+      assertEquals(api.counts.list, 3);
+      assertEquals(pods.length, 8);
+      assertEquals(pods.filter((p) => !p.running).map((p) => p.name), ["aws-node-pending"]);
+      assertEquals(pods[0], {
+        key: "kube-system/aws-node-0/uid-1",
+        name: "aws-node-0",
+        namespace: "kube-system",
+        node: "node-aws-node-0",
+        running: true,
+      });
+      // the signal passed to list reaches the transport: an aborted listing fails at once
+      const stop = new AbortController();
+      stop.abort();
+      const e = await assertRejects(() => lister.list(stop.signal), KubeError);
+      assert(e.message.startsWith("listing pods in kube-system with selector k8s-app=aws-node: "));
+    } finally {
+      conn.close();
+    }
+  }),
+);
+
+Deno.test(
+  "the scraper: the pod proxy path with the bearer token; a 503 says which rule to open",
+  withApi(async (api, kubeconfig) => {
+    api.textPod("aws-node-a", "awscni_ip_max 29\n");
+    api.addPod("aws-node-b", { kind: "unreachable" });
+    const conn = await connect(source(kubeconfig));
+    try {
+      const scraper = new ProxyScraper(conn, { metricsPort: 61678 });
+      await scraper.prepare(new AbortController().signal);
+      const [a, b] = await new ApiPodLister(conn, {
+        namespace: "kube-system",
+        selector: "k8s-app=aws-node",
+      }).list(new AbortController().signal);
+      assert(a !== undefined && b !== undefined);
+      assertEquals(await scraper.scrape(a, new AbortController().signal), "awscni_ip_max 29\n");
+      assertEquals(api.proxyPaths, [
+        "/api/v1/namespaces/kube-system/pods/aws-node-a:61678/proxy/metrics",
+      ]);
+      const e = await assertRejects(
+        () => scraper.scrape(b, new AbortController().signal),
+        ScrapeError,
+      );
+      assertEquals([e.kind, e.status], ["http", 503]);
+      assertEquals(
+        e.message,
+        "HTTP 503: error trying to reach service: dial tcp 10.200.0.2:61678: connect: connection " +
+          "refused (the API server could not reach the pod's port: allow inbound tcp/61678 from " +
+          "the cluster security group to the nodes)",
+      );
+      assertEquals(api.counts.unauthorized, 0);
+    } finally {
+      conn.close();
+    }
+  }),
+);
+
+Deno.test(
+  "a hung scrape through TLS fails as timeout when the fake clock's timeout fires, as aborted on shutdown",
+  withApi(async (api, kubeconfig) => {
+    api.addPod("aws-node-hung", { kind: "hang" });
+    const conn = await connect(source(kubeconfig));
+    try {
+      const clock = new FakeClock();
+      const scraper = new ProxyScraper(conn, { metricsPort: 61678 });
+      await scraper.prepare(new AbortController().signal);
+      const [hung] = await new ApiPodLister(conn, {
+        namespace: "kube-system",
+        selector: "k8s-app=aws-node",
+      }).list(new AbortController().signal);
+      assert(hung !== undefined);
+      const scraping = assertRejects(
+        () => scraper.scrape(hung, clock.timeout(10_000)),
+        ScrapeError,
+      );
+      await api.hanging(1);
+      clock.tick(10_000);
+      assertEquals((await scraping).kind, "timeout");
+      const stop = new AbortController();
+      const stopped = assertRejects(() => scraper.scrape(hung, stop.signal), ScrapeError);
+      await api.hanging(1);
+      stop.abort();
+      const e = await stopped;
+      assertEquals([e.kind, e.message], ["aborted", "aborted: shutting down"]);
+    } finally {
+      conn.close();
+    }
+  }),
+);
+
+Deno.test(
+  "an API server that went away is a network failure naming it",
+  withApi(async (api, kubeconfig) => {
+    api.textPod("aws-node-a", "");
+    const conn = await connect(source(kubeconfig));
+    try {
+      const scraper = new ProxyScraper(conn, { metricsPort: 61678 });
+      await scraper.prepare(new AbortController().signal);
+      const [a] = await new ApiPodLister(conn, {
+        namespace: "kube-system",
+        selector: "k8s-app=aws-node",
+      }).list(new AbortController().signal);
+      assert(a !== undefined);
+      await api.close();
+      const e = await assertRejects(
+        () => scraper.scrape(a, new AbortController().signal),
+        ScrapeError,
+      );
+      assertEquals(e.kind, "network");
+      assert(e.message.startsWith("cannot reach the API server: "), e.message);
+    } finally {
+      conn.close();
+    }
+  }),
+);
+
+Deno.test(
+  "the body limit: by Content-Length before reading, and as a streamed body arrives",
+  withApi(async (api, kubeconfig) => {
+    api.textPod("aws-node-big", "x".repeat(2048));
+    const conn = await connect(source(kubeconfig));
+    try {
+      const scraper = new ProxyScraper(conn, { metricsPort: 61678, maxBodyBytes: 1024 });
+      await scraper.prepare(new AbortController().signal);
+      const [big] = await new ApiPodLister(conn, {
+        namespace: "kube-system",
+        selector: "k8s-app=aws-node",
+      }).list(new AbortController().signal);
+      assert(big !== undefined);
+      const e = await assertRejects(
+        () => scraper.scrape(big, new AbortController().signal),
+        ScrapeError,
+      );
+      assertEquals([e.kind, e.message], ["http", "body of 2048 bytes is over the 1024-byte limit"]);
+    } finally {
+      conn.close();
+    }
+    // no Content-Length: counted chunk by chunk, the stream cancelled at the limit
+    let pulled = 0;
+    let cancelled = false;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(c) {
+        pulled++;
+        c.enqueue(new Uint8Array(400));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const e = await assertRejects(
+      () => readLimited(new Response(stream), 1024, new AbortController().signal),
+      ScrapeError,
+    );
+    assertEquals([e.kind, e.message], ["http", "body is over the 1024-byte limit"]);
+    assertEquals([pulled >= 3, cancelled], [true, true]);
+    assertEquals(
+      await readLimited(new Response("héllo"), 1024, new AbortController().signal),
+      "héllo",
+    );
+  }),
+);

@@ -62,7 +62,7 @@ Deno.test(
 );
 
 Deno.test(
-  "in a pod: the service account token and CA, the token re-read when it rotates",
+  "in a pod: the mounted service-account token and CA authenticate the list and the scrapes",
   opts,
   async () => {
     const w = await World.start();
@@ -82,6 +82,8 @@ Deno.test(
       const reports: CycleReport[] = [];
       const stop = new AbortController();
       const parsedArgs = [
+        "--listen",
+        "127.0.0.1:0",
         "--interval",
         "0.2",
         "--dry-run",

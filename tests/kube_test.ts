@@ -183,7 +183,7 @@ Deno.test(
       assertEquals((await scraping).kind, "timeout");
       const stop = new AbortController();
       const stopped = assertRejects(() => scraper.scrape(hung, stop.signal), ScrapeError);
-      await api.hanging(1);
+      await api.hanging(2);
       stop.abort();
       const e = await stopped;
       assertEquals([e.kind, e.message], ["aborted", "aborted: shutting down"]);

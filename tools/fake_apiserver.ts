@@ -46,6 +46,7 @@ export class FakeApiServer {
   #server: Deno.HttpServer<Deno.NetAddr>;
   #hung = new Set<() => void>();
   #hangWaiters: { n: number; resolve: () => void }[] = [];
+  #hangsTotal = 0;
   #uid = 0;
 
   private constructor(server: Deno.HttpServer<Deno.NetAddr>, token: string) {
@@ -168,12 +169,13 @@ export class FakeApiServer {
   }
 
   /**
-   * Resolves once `n` requests to "hang" pods are being held.
+   * Resolves once `n` requests to "hang" pods have arrived since the start
+   * (counting those already released).
    *
-   * @param n how many
+   * @param n how many in total
    */
   hanging(n: number): Promise<void> {
-    if (this.#hung.size >= n) return Promise.resolve();
+    if (this.#hangsTotal >= n) return Promise.resolve();
     return new Promise((resolve) => this.#hangWaiters.push({ n, resolve }));
   }
 
@@ -252,7 +254,8 @@ export class FakeApiServer {
           };
           this.#hung.add(release);
           req.signal.addEventListener("abort", release, { once: true });
-          for (const w of this.#hangWaiters.filter((w) => this.#hung.size >= w.n)) {
+          this.#hangsTotal++;
+          for (const w of this.#hangWaiters.filter((w) => this.#hangsTotal >= w.n)) {
             this.#hangWaiters.splice(this.#hangWaiters.indexOf(w), 1);
             w.resolve();
           }

@@ -91,13 +91,20 @@ export class FakeImds {
 export class HangingServer {
   readonly #listener: Deno.Listener;
   readonly #conns: Deno.Conn[] = [];
+  #waiters: { n: number; resolve: () => void }[] = [];
 
   constructor() {
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     this.#listener = listener;
     (async () => {
       try {
-        for await (const c of listener) this.#conns.push(c);
+        for await (const c of listener) {
+          this.#conns.push(c);
+          for (const w of this.#waiters.filter((w) => this.#conns.length >= w.n)) {
+            this.#waiters.splice(this.#waiters.indexOf(w), 1);
+            w.resolve();
+          }
+        }
       } catch {
         // closed
       }
@@ -106,6 +113,16 @@ export class HangingServer {
 
   get url(): string {
     return `http://127.0.0.1:${(this.#listener.addr as Deno.NetAddr).port}`;
+  }
+
+  /**
+   * Resolves once `n` connections have been accepted in total.
+   *
+   * @param n how many
+   */
+  connected(n: number): Promise<void> {
+    if (this.#conns.length >= n) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ n, resolve }));
   }
 
   close(): void {

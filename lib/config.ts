@@ -129,7 +129,11 @@ export function parseConfig(
         `"--${o.flag}" is a flag of the ${o.commands.join(" and ")} command, not of ${command}`,
       );
     }
-    if (o.key !== undefined) values[o.key] = resolveOne(o, given[o.flag], env, stderrIsTerminal);
+    if (o.key === undefined) continue;
+    // the other command's variables are not read (deployments set them for collect)
+    values[o.key] = o.commands.includes(command)
+      ? resolveOne(o, given[o.flag], env, stderrIsTerminal)
+      : o.default({ stderrIsTerminal });
   }
   return { kind: "run", config: Object.freeze(values as unknown as Config) };
 }

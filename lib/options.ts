@@ -524,7 +524,7 @@ export function optionsMarkdown(): string {
   const rows = OPTIONS.filter((o) => o.key !== undefined).map((o) => [
     `\`${flagText(o)}\``,
     o.env.map((e) => `\`${e}\``).join(", "),
-    o.defaultText === "" ? "" : o.defaultText,
+    o.defaultText === "" || o.defaultText.includes(" ") ? o.defaultText : `\`${o.defaultText}\``,
     o.commands.length === COMMANDS.length ? "both" : o.commands.join(", "),
     o.help,
   ]);

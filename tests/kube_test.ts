@@ -38,6 +38,21 @@ const source = (kubeconfig: string) => ({
   homeConfig: undefined,
 });
 
+/** A connection, a prepared proxy scraper and the listed pods. */
+async function scraperFor(kubeconfig: string, maxBodyBytes?: number) {
+  const conn = await connect(source(kubeconfig));
+  const scraper = new ProxyScraper(conn, {
+    metricsPort: 61678,
+    ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }),
+  });
+  await scraper.prepare(new AbortController().signal);
+  const pods = await new ApiPodLister(conn, {
+    namespace: "kube-system",
+    selector: "k8s-app=aws-node",
+  }).list(new AbortController().signal);
+  return { conn, scraper, pods };
+}
+
 Deno.test(
   "the kubeconfig's context reaches the rest of the program as plain data",
   withApi((api, kubeconfig) => {
@@ -129,14 +144,8 @@ Deno.test(
   withApi(async (api, kubeconfig) => {
     api.textPod("aws-node-a", "awscni_ip_max 29\n");
     api.addPod("aws-node-b", { kind: "unreachable" });
-    const conn = await connect(source(kubeconfig));
+    const { conn, scraper, pods: [a, b] } = await scraperFor(kubeconfig);
     try {
-      const scraper = new ProxyScraper(conn, { metricsPort: 61678 });
-      await scraper.prepare(new AbortController().signal);
-      const [a, b] = await new ApiPodLister(conn, {
-        namespace: "kube-system",
-        selector: "k8s-app=aws-node",
-      }).list(new AbortController().signal);
       assert(a !== undefined && b !== undefined);
       assertEquals(await scraper.scrape(a, new AbortController().signal), "awscni_ip_max 29\n");
       assertEquals(api.proxyPaths, [
@@ -164,15 +173,9 @@ Deno.test(
   "a hung scrape through TLS fails as timeout when the fake clock's timeout fires, as aborted on shutdown",
   withApi(async (api, kubeconfig) => {
     api.addPod("aws-node-hung", { kind: "hang" });
-    const conn = await connect(source(kubeconfig));
+    const { conn, scraper, pods: [hung] } = await scraperFor(kubeconfig);
     try {
       const clock = new FakeClock();
-      const scraper = new ProxyScraper(conn, { metricsPort: 61678 });
-      await scraper.prepare(new AbortController().signal);
-      const [hung] = await new ApiPodLister(conn, {
-        namespace: "kube-system",
-        selector: "k8s-app=aws-node",
-      }).list(new AbortController().signal);
       assert(hung !== undefined);
       const scraping = assertRejects(
         () => scraper.scrape(hung, clock.timeout(10_000)),
@@ -197,14 +200,8 @@ Deno.test(
   "an API server that went away is a network failure naming it",
   withApi(async (api, kubeconfig) => {
     api.textPod("aws-node-a", "");
-    const conn = await connect(source(kubeconfig));
+    const { conn, scraper, pods: [a] } = await scraperFor(kubeconfig);
     try {
-      const scraper = new ProxyScraper(conn, { metricsPort: 61678 });
-      await scraper.prepare(new AbortController().signal);
-      const [a] = await new ApiPodLister(conn, {
-        namespace: "kube-system",
-        selector: "k8s-app=aws-node",
-      }).list(new AbortController().signal);
       assert(a !== undefined);
       await api.close();
       const e = await assertRejects(
@@ -223,14 +220,8 @@ Deno.test(
   "the body limit: by Content-Length before reading, and as a streamed body arrives",
   withApi(async (api, kubeconfig) => {
     api.textPod("aws-node-big", "x".repeat(2048));
-    const conn = await connect(source(kubeconfig));
+    const { conn, scraper, pods: [big] } = await scraperFor(kubeconfig, 1024);
     try {
-      const scraper = new ProxyScraper(conn, { metricsPort: 61678, maxBodyBytes: 1024 });
-      await scraper.prepare(new AbortController().signal);
-      const [big] = await new ApiPodLister(conn, {
-        namespace: "kube-system",
-        selector: "k8s-app=aws-node",
-      }).list(new AbortController().signal);
       assert(big !== undefined);
       const e = await assertRejects(
         () => scraper.scrape(big, new AbortController().signal),

@@ -33,7 +33,7 @@ if (Deno.env.get("E2E_NETNS") === undefined) {
   throw new Error("run the e2e suite through `deno task e2e` (it needs its own network namespace)");
 }
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
+const opts = {};
 const REGION = "us-west-2";
 const AWS_CREDS = { accessKeyId: "testing", secretAccessKey: "testing" };
 const dir = Deno.makeTempDirSync({ prefix: "cnimh-e2e-" });
@@ -153,7 +153,9 @@ async function runHelper(
   };
   delete fullEnv["KUBECONFIG_AUTH"];
   const startMs = Date.now();
-  const child = spawnHelper([...args, "--listen", "127.0.0.1:0"], fullEnv);
+  // collect takes --listen; dashboard refuses it
+  const listen = args[0] === "dashboard" ? [] : ["--listen", "127.0.0.1:0"];
+  const child = spawnHelper([...args, ...listen], fullEnv);
   const stderr: string[] = [];
   let cycles = 0;
   let chain = Promise.resolve();

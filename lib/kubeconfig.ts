@@ -11,6 +11,7 @@
  */
 
 import * as k8s from "@kubernetes/client-node";
+import { untilAborted } from "./clock.ts";
 import { errorText, RuntimeError } from "./errors.ts";
 import type { KubeContextInfo } from "./identity.ts";
 
@@ -100,7 +101,9 @@ export class KubeConnection implements LoadedKubeconfig {
   async authHeaders(signal: AbortSignal): Promise<Record<string, string>> {
     const opts: { headers?: Record<string, string> } = { headers: {} };
     try {
-      await abortable(this.kubeConfig.applyToHTTPSOptions(opts as never), signal);
+      // client-node takes no signal: stop waiting for it when the signal aborts
+      await untilAborted(this.kubeConfig.applyToHTTPSOptions(opts as never), signal);
+      if (signal.aborted) throw signal.reason;
     } catch (e) {
       throw new KubeError(`${this.describe}: getting credentials failed: ${errorText(e)}`);
     }
@@ -218,17 +221,4 @@ function loadInto(kc: k8s.KubeConfig, src: KubeconfigSource): string {
     throw new KubeError(`${describe} has no current context; pass --context`);
   }
   return `${describe} (context ${kc.getCurrentContext()})`;
-}
-
-/**
- * Rejects when `signal` aborts, without waiting for `p` (client-node takes
- * no signal).
- */
-function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }

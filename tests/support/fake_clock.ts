@@ -15,7 +15,6 @@ interface Timer {
   readonly seq: number;
   readonly fire: () => void;
   readonly kind: "sleep" | "timeout";
-  readonly ms: number;
 }
 
 /** A clock whose time moves only when the test says. */
@@ -98,7 +97,7 @@ export class FakeClock implements Clock {
   }
 
   #add(ms: number, kind: Timer["kind"], fire: () => void): Timer {
-    const t: Timer = { at: this.#now + Math.max(0, ms), seq: this.#seq++, fire, kind, ms };
+    const t: Timer = { at: this.#now + Math.max(0, ms), seq: this.#seq++, fire, kind };
     this.#timers.push(t);
     return t;
   }

@@ -7,7 +7,9 @@
  * a pod's first successful scrape is its baseline; a value lower than the
  * previous one, or a changed `process_start_time_seconds`, is a restart and
  * the increase is the new value; a series new on a baselined pod contributes
- * its value; a failed scrape changes nothing; a departed pod drops its state.
+ * its value; a series or family absent from one scrape keeps its last value
+ * (so it is not counted again when it returns); a failed scrape changes
+ * nothing; a departed pod drops its state.
  *
  * @module
  */
@@ -93,8 +95,12 @@ export class CycleAggregation {
       if (spec.kind === "gauge") {
         if (fam !== undefined) add(this.#values, spec, sumOwn(fam));
       } else if (spec.kind === "counter") {
-        if (fam === undefined) continue;
         const before = restarted ? undefined : prev?.counters.get(spec.family);
+        if (fam === undefined) {
+          // absent (a body cut at a line boundary looks complete): keep the baseline
+          if (before !== undefined) next.counters.set(spec.family, before);
+          continue;
+        }
         const seen = new Map<string, number>();
         let inc = 0;
         for (const s of fam.samples) {
@@ -104,6 +110,8 @@ export class CycleAggregation {
           if (prev === undefined) continue; // baseline
           inc += increase(before?.get(key), s.value, restarted);
         }
+        // a series missing this time keeps its last value, so its return is not counted twice
+        for (const [key, v] of before ?? []) if (!seen.has(key)) seen.set(key, v);
         next.counters.set(spec.family, seen);
         add(this.#values, spec, inc);
       } else if (fam !== undefined) {

@@ -15,7 +15,7 @@ import {
   CycleAggregation,
   START_TIME_FAMILY,
 } from "./aggregate.ts";
-import { ExpositionParseError, type MetricFamily, parseExposition } from "./expfmt.ts";
+import { ExpositionParseError, parseExposition, quote, QUOTE_MAX } from "./expfmt.ts";
 import { METRICS } from "./catalog.ts";
 import type { Clock } from "./clock.ts";
 import { errorText } from "./errors.ts";
@@ -24,7 +24,7 @@ import { mapLimit } from "./pool.ts";
 import { ScrapeError, type Scraper } from "./scraper.ts";
 
 /** Families the aggregation reads. */
-const WANTED: readonly string[] = [...METRICS.map((m) => m.family), START_TIME_FAMILY];
+const WANTED: ReadonlySet<string> = new Set([...METRICS.map((m) => m.family), START_TIME_FAMILY]);
 
 /** Least time the pod list may take, ms (it is one request per 500 pods). @default 10000 */
 export const MIN_LIST_TIMEOUT_MS = 10_000;
@@ -178,13 +178,15 @@ export class Collector {
       return e instanceof ScrapeError ? e : new ScrapeError("network", errorText(e));
     }
     try {
-      // Keep only the families the aggregation reads: the rest (Go runtime
-      // metrics, most of the body) becomes garbage right away.
-      const all = parseExposition(body);
-      const families = new Map<string, MetricFamily>();
-      for (const name of WANTED) {
-        const f = all.get(name);
-        if (f !== undefined) families.set(name, f);
+      // only the families the aggregation reads are materialised; the rest
+      // of the body (Go runtime metrics, most of it) is skipped line by line
+      const families = parseExposition(body, { wanted: WANTED });
+      if (![...families.keys()].some((f) => f !== START_TIME_FAMILY)) {
+        return new ScrapeError(
+          "parse",
+          `the body (${body.length} characters) has none of aws-node's awscni_* metrics, ` +
+            `starting ${quote(body.slice(0, QUOTE_MAX + 1))}: is it aws-node's metrics endpoint?`,
+        );
       }
       cycle.add({ pod: target.key, families });
       return true;

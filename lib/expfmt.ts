@@ -1,9 +1,18 @@
 /**
  * Parser for the Prometheus text exposition format 0.0.4.
  *
- * Pure: text in, metric families out. Each line is read by a small state
- * machine (name → labels → value → timestamp); any malformed line raises an
- * {@linkcode ExpositionParseError} that carries its 1-based line number.
+ * Pure: text in, metric families out. Linear in the body's size for every
+ * input: lines are found with `indexOf`, every token is read by a hand-written
+ * scan (no regular expression runs over text from the network), and values
+ * are built from slices, never one character at a time.
+ *
+ * Given a set of wanted family names, only those families (and their
+ * `_sum`/`_count`/`_bucket` samples) are read and validated; any other line
+ * is skipped once its name is read, whatever its syntax. A malformed line of
+ * a wanted family raises an {@linkcode ExpositionParseError} that carries its
+ * 1-based line number and quotes at most {@linkcode QUOTE_MAX} characters of
+ * the input. A body that does not end in a newline, or that declares a
+ * family and ends before any of its samples, is refused as truncated.
  *
  * @module
  */
@@ -53,11 +62,39 @@ export class ExpositionParseError extends SyntaxError {
   }
 }
 
+/** Parser options. */
+export interface ParseOptions {
+  /**
+   * Family names to read; every other line is skipped after its name.
+   * @default undefined (every family is read and validated)
+   */
+  readonly wanted?: ReadonlySet<string>;
+}
+
+/** Most characters of the input an error message quotes. @default 80 */
+export const QUOTE_MAX = 80;
+
+/**
+ * Quotes input text for an error message, cut to {@linkcode QUOTE_MAX}
+ * characters.
+ *
+ * @param text the offending input
+ * @returns `"text"`, or `"first 80…" (N characters)` when longer
+ */
+export function quote(text: string): string {
+  if (text.length <= QUOTE_MAX) return JSON.stringify(text);
+  return `${JSON.stringify(text.slice(0, QUOTE_MAX))}… (${text.length} characters)`;
+}
+
+/** A name for a message: as is, or quoted and cut when it is long. */
+function nm(name: string): string {
+  return name.length <= QUOTE_MAX ? name : quote(name);
+}
+
 const TYPES: ReadonlySet<string> = new Set(["counter", "gauge", "summary", "histogram", "untyped"]);
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const FLOAT = /^[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)$/;
-const SPECIAL = /^[+-]?(?:inf|infinity|nan)$/i;
-const TIMESTAMP = /^-?\d+$/;
+const SUFFIXES = ["_sum", "_count", "_bucket"] as const;
+
+const C_TAB = 9, C_SPACE = 32, C_CR = 13, C_HASH = 35, C_QUOTE = 34, C_BACKSLASH = 92;
 
 interface MutableFamily {
   name: string;
@@ -65,155 +102,412 @@ interface MutableFamily {
   typeDeclared: boolean;
   help: string;
   helpDeclared: boolean;
+  /** line of its first HELP or TYPE, for a family that ends without samples */
+  declaredAt: number;
   samples: Sample[];
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+function isNameStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 58;
+}
+
+function isNameChar(c: number): boolean {
+  return isNameStart(c) || isDigit(c);
+}
+
+function isBlank(c: number): boolean {
+  return c === C_SPACE || c === C_TAB;
+}
+
+/** End of the name that starts at `i` (== `i` when none does). */
+function nameEnd(s: string, i: number, label = false): number {
+  if (i >= s.length || !isNameStart(s.charCodeAt(i)) || (label && s.charCodeAt(i) === 58)) return i;
+  let j = i + 1;
+  while (j < s.length && isNameChar(s.charCodeAt(j)) && !(label && s.charCodeAt(j) === 58)) j++;
+  return j;
+}
+
+function skipBlanks(s: string, i: number): number {
+  while (i < s.length && isBlank(s.charCodeAt(i))) i++;
+  return i;
+}
+
+/** End of the token (run of non-blank characters) that starts at `i`. */
+function tokenEnd(s: string, i: number): number {
+  while (i < s.length && !isBlank(s.charCodeAt(i))) i++;
+  return i;
+}
+
+function digitsEnd(s: string, i: number): number {
+  while (i < s.length && isDigit(s.charCodeAt(i))) i++;
+  return i;
 }
 
 /**
  * Parses a float the way Prometheus' Go parser accepts it (`NaN`, `+Inf`,
- * `-Inf` in any case, decimal and exponent forms).
+ * `-Inf` in any case, decimal and exponent forms), in one linear scan.
+ * A finite form too large for a float64 is refused, as Go's `ParseFloat` does.
  *
  * @param text the token
  * @returns the number, or `undefined` when the token is not a float
  */
 export function parseFloatToken(text: string): number | undefined {
-  if (FLOAT.test(text)) return Number(text);
-  if (SPECIAL.test(text)) {
-    const lower = text.toLowerCase();
-    if (lower.endsWith("nan")) return NaN;
-    return lower.startsWith("-") ? -Infinity : Infinity;
+  const n = text.length;
+  let i = 0;
+  const sign = text.charCodeAt(0);
+  if (sign === 43 || sign === 45) i++;
+  if (n - i <= 8) {
+    const word = text.slice(i).toLowerCase();
+    if (word === "inf" || word === "infinity") return sign === 45 ? -Infinity : Infinity;
+    if (word === "nan") return NaN;
   }
-  return undefined;
+  const intEnd = digitsEnd(text, i);
+  let end = intEnd;
+  let fracDigits = 0;
+  if (text.charCodeAt(end) === 46) {
+    const fracEnd = digitsEnd(text, end + 1);
+    fracDigits = fracEnd - end - 1;
+    end = fracEnd;
+  }
+  if (intEnd - i + fracDigits === 0) return undefined;
+  const e = text.charCodeAt(end);
+  if (e === 101 || e === 69) {
+    let k = end + 1;
+    const es = text.charCodeAt(k);
+    if (es === 43 || es === 45) k++;
+    const expEnd = digitsEnd(text, k);
+    if (expEnd === k) return undefined;
+    end = expEnd;
+  }
+  if (end !== n) return undefined;
+  const v = Number(text);
+  return Number.isFinite(v) ? v : undefined;
+}
+
+function parseTimestamp(text: string): number | undefined {
+  const start = text.charCodeAt(0) === 45 ? 1 : 0;
+  const end = digitsEnd(text, start);
+  if (end === start || end !== text.length) return undefined;
+  const v = Number(text);
+  return Number.isSafeInteger(v) ? v : undefined;
 }
 
 /**
  * Parses a whole exposition body.
  *
  * @param text the body, LF or CRLF line endings
+ * @param opts which families to read
  * @returns families keyed by name, in order of first appearance
- * @throws {ExpositionParseError} on the first malformed line
+ * @throws {ExpositionParseError} on the first malformed line of a family read, or a truncated body
  */
-export function parseExposition(text: string): Map<string, MetricFamily> {
-  const families = new Map<string, MutableFamily>();
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    let line = lines[i] as string;
-    if (line.endsWith("\r")) line = line.slice(0, -1);
-    const lineNo = i + 1;
-    const trimmed = line.trim();
-    if (trimmed === "") continue;
-    if (trimmed.startsWith("#")) {
-      parseComment(trimmed, lineNo, families);
-      continue;
-    }
-    const sample = parseSampleLine(line, lineNo);
-    familyFor(sample, lineNo, families).samples.push(sample);
-  }
-  const out = new Map<string, MetricFamily>();
-  for (const [name, f] of families) {
-    out.set(name, { name: f.name, type: f.type, help: f.help, samples: f.samples });
-  }
-  return out;
-}
-
-function newFamily(name: string): MutableFamily {
-  return {
-    name,
-    type: "untyped",
-    typeDeclared: false,
-    help: "",
-    helpDeclared: false,
-    samples: [],
-  };
-}
-
-function parseComment(line: string, lineNo: number, families: Map<string, MutableFamily>): void {
-  const body = line.slice(1).replace(/^[ \t]+/, "");
-  const m = /^(HELP|TYPE)(?:[ \t]+|$)(.*)$/.exec(body);
-  if (m === null) return; // an ordinary comment
-  const keyword = m[1] as "HELP" | "TYPE";
-  const rest = m[2] as string;
-  const sp = rest.search(/[ \t]/);
-  const name = sp === -1 ? rest : rest.slice(0, sp);
-  const arg = sp === -1 ? "" : rest.slice(sp).replace(/^[ \t]+/, "");
-  if (name === "") throw new ExpositionParseError(lineNo, `# ${keyword} without a metric name`);
-  if (!METRIC_NAME.test(name)) {
-    throw new ExpositionParseError(lineNo, `invalid metric name ${JSON.stringify(name)}`);
-  }
-  let fam = families.get(name);
-  if (keyword === "HELP") {
-    if (fam?.helpDeclared) {
-      throw new ExpositionParseError(lineNo, `second HELP line for metric ${name}`);
-    }
-    fam ??= newFamily(name);
-    fam.help = unescapeHelp(arg, lineNo);
-    fam.helpDeclared = true;
-    families.set(name, fam);
-    return;
-  }
-  const type = arg.trim();
-  if (!TYPES.has(type)) {
-    throw new ExpositionParseError(
-      lineNo,
-      `unknown metric type ${JSON.stringify(type)} for metric ${name}`,
-    );
-  }
-  if (fam?.typeDeclared) {
-    throw new ExpositionParseError(lineNo, `second TYPE line for metric ${name}`);
-  }
-  if (fam !== undefined && fam.samples.length > 0) {
-    throw new ExpositionParseError(lineNo, `TYPE line for metric ${name} after its samples`);
-  }
-  fam ??= newFamily(name);
-  fam.type = type as MetricType;
-  fam.typeDeclared = true;
-  families.set(name, fam);
-}
-
-function unescapeHelp(text: string, lineNo: number): string {
-  if (!text.includes("\\")) return text;
-  let out = "";
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c !== "\\") {
-      out += c;
-      continue;
-    }
-    const n = text[++i];
-    if (n === "\\") out += "\\";
-    else if (n === "n") out += "\n";
-    else {
+export function parseExposition(
+  text: string,
+  opts: ParseOptions = {},
+): Map<string, MetricFamily> {
+  const p = new Parser(opts.wanted);
+  let pos = 0;
+  let lineNo = 0;
+  while (pos < text.length) {
+    lineNo++;
+    const nl = text.indexOf("\n", pos);
+    if (nl === -1) {
       throw new ExpositionParseError(
         lineNo,
-        `invalid escape sequence "\\${n ?? ""}" in HELP text`,
+        `truncated: the body ends inside a line (no final newline) at ${
+          quote(text.slice(pos, pos + QUOTE_MAX + 1))
+        }`,
+      );
+    }
+    let end = nl;
+    if (end > pos && text.charCodeAt(end - 1) === C_CR) end--;
+    p.line(text.slice(pos, end), lineNo);
+    pos = nl + 1;
+  }
+  return p.finish(lineNo);
+}
+
+class Parser {
+  readonly #wanted: ReadonlySet<string> | undefined;
+  readonly #families = new Map<string, MutableFamily>();
+
+  constructor(wanted: ReadonlySet<string> | undefined) {
+    this.#wanted = wanted;
+  }
+
+  line(line: string, lineNo: number): void {
+    const i = skipBlanks(line, 0);
+    if (i === line.length) return;
+    if (line.charCodeAt(i) === C_HASH) this.#comment(line, i + 1, lineNo);
+    else this.#sample(line, i, lineNo);
+  }
+
+  finish(lastLine: number): Map<string, MetricFamily> {
+    const out = new Map<string, MetricFamily>();
+    for (const [name, f] of this.#families) {
+      if (f.samples.length === 0) {
+        throw new ExpositionParseError(
+          lastLine,
+          `truncated: metric ${nm(name)} is declared at line ${f.declaredAt} but the body ends ` +
+            `before any of its samples`,
+        );
+      }
+      out.set(name, { name: f.name, type: f.type, help: f.help, samples: f.samples });
+    }
+    return out;
+  }
+
+  #reads(name: string): boolean {
+    return this.#wanted === undefined || this.#wanted.has(name);
+  }
+
+  #comment(line: string, from: number, lineNo: number): void {
+    const k = skipBlanks(line, from);
+    const keyword = line.slice(k, k + 4);
+    if (keyword !== "HELP" && keyword !== "TYPE") return; // an ordinary comment
+    if (k + 4 < line.length && !isBlank(line.charCodeAt(k + 4))) return;
+    const nameStart = skipBlanks(line, k + 4);
+    const nameStop = tokenEnd(line, nameStart);
+    const name = line.slice(nameStart, nameStop);
+    if (!this.#reads(name)) return;
+    if (name === "") throw new ExpositionParseError(lineNo, `# ${keyword} without a metric name`);
+    if (nameEnd(name, 0) !== name.length) {
+      throw new ExpositionParseError(lineNo, `invalid metric name ${quote(name)}`);
+    }
+    this.#checkText(line, lineNo);
+    const arg = line.slice(skipBlanks(line, nameStop));
+    let fam = this.#families.get(name);
+    if (keyword === "HELP") {
+      if (fam?.helpDeclared) {
+        throw new ExpositionParseError(lineNo, `second HELP line for metric ${nm(name)}`);
+      }
+      fam ??= this.#newFamily(name, lineNo);
+      fam.help = unescape(arg, false, lineNo, `HELP text of metric ${nm(name)}`);
+      fam.helpDeclared = true;
+      return;
+    }
+    const type = arg.slice(0, tokenEnd(arg, 0));
+    if (!TYPES.has(type) || skipBlanks(arg, type.length) !== arg.length) {
+      throw new ExpositionParseError(
+        lineNo,
+        `unknown metric type ${quote(arg.trimEnd())} for metric ${nm(name)}`,
+      );
+    }
+    if (fam?.typeDeclared) {
+      throw new ExpositionParseError(lineNo, `second TYPE line for metric ${nm(name)}`);
+    }
+    if (fam !== undefined && fam.samples.length > 0) {
+      throw new ExpositionParseError(lineNo, `TYPE line for metric ${nm(name)} after its samples`);
+    }
+    fam ??= this.#newFamily(name, lineNo);
+    fam.type = type as MetricType;
+    fam.typeDeclared = true;
+  }
+
+  #newFamily(name: string, lineNo: number): MutableFamily {
+    const fam: MutableFamily = {
+      name,
+      type: "untyped",
+      typeDeclared: false,
+      help: "",
+      helpDeclared: false,
+      declaredAt: lineNo,
+      samples: [],
+    };
+    this.#families.set(name, fam);
+    return fam;
+  }
+
+  /** U+FFFD is what the body's decoding made of bytes that are not UTF-8. */
+  #checkText(line: string, lineNo: number): void {
+    const bad = line.indexOf("\uFFFD");
+    if (bad !== -1) {
+      throw new ExpositionParseError(
+        lineNo,
+        `invalid UTF-8 at column ${bad + 1} in ${quote(line)}`,
       );
     }
   }
-  return out;
+
+  /** The family a sample name belongs to, or `undefined` when it is not read. */
+  #familyOf(name: string, lineNo: number): { fam: MutableFamily; suffix: string } | undefined {
+    const own = this.#families.get(name);
+    if (own !== undefined && own.typeDeclared) return { fam: own, suffix: "" };
+    for (const suffix of SUFFIXES) {
+      if (!name.endsWith(suffix)) continue;
+      const base = this.#families.get(name.slice(0, -suffix.length));
+      if (base === undefined) continue;
+      if (base.type === "histogram" || (base.type === "summary" && suffix !== "_bucket")) {
+        return { fam: base, suffix };
+      }
+    }
+    if (own !== undefined) return { fam: own, suffix: "" };
+    if (!this.#reads(name)) return undefined;
+    return { fam: this.#newFamily(name, lineNo), suffix: "" };
+  }
+
+  #sample(line: string, start: number, lineNo: number): void {
+    const stop = nameEnd(line, start);
+    const name = line.slice(start, stop);
+    if (name === "") {
+      if (this.#wanted !== undefined) return; // a quoted or exotic name: not one we read
+      throw new ExpositionParseError(
+        lineNo,
+        `invalid metric name at ${quote(line.slice(start, start + QUOTE_MAX + 1))}`,
+      );
+    }
+    const target = this.#familyOf(name, lineNo);
+    if (target === undefined) return;
+    this.#checkText(line, lineNo);
+    const sample = readSample(line, name, stop, lineNo);
+    checkComplexSample(target.fam, sample, target.suffix, lineNo);
+    target.fam.samples.push(sample);
+  }
 }
 
-function familyFor(
-  sample: Sample,
-  lineNo: number,
-  families: Map<string, MutableFamily>,
-): MutableFamily {
-  const own = families.get(sample.name);
-  if (own !== undefined && own.typeDeclared) {
-    checkComplexSample(own, sample, "", lineNo);
-    return own;
+/** Resolves `\\`, `\n` (and `\"` in label values) from a slice, in one pass. */
+function unescape(text: string, quoted: boolean, lineNo: number, what: string): string {
+  let b = text.indexOf("\\");
+  if (b === -1) return text;
+  const parts: string[] = [];
+  let from = 0;
+  while (b !== -1) {
+    parts.push(text.slice(from, b));
+    const e = text.charCodeAt(b + 1);
+    if (e === C_BACKSLASH) parts.push("\\");
+    else if (e === 110) parts.push("\n");
+    else if (quoted && e === C_QUOTE) parts.push('"');
+    else {
+      throw new ExpositionParseError(
+        lineNo,
+        `invalid escape sequence "\\${text[b + 1] ?? ""}" in ${what}`,
+      );
+    }
+    from = b + 2;
+    b = text.indexOf("\\", from);
   }
-  for (const suffix of ["_sum", "_count", "_bucket"] as const) {
-    if (!sample.name.endsWith(suffix)) continue;
-    const base = families.get(sample.name.slice(0, -suffix.length));
-    if (base === undefined) continue;
-    if (base.type === "histogram" || (base.type === "summary" && suffix !== "_bucket")) {
-      checkComplexSample(base, sample, suffix, lineNo);
-      return base;
+  parts.push(text.slice(from));
+  return parts.join("");
+}
+
+/** End of a label value that starts after its opening quote at `i`: the closing quote's index. */
+function valueEnd(line: string, i: number): number {
+  for (;;) {
+    const q = line.indexOf('"', i);
+    if (q === -1) return -1;
+    // the quote closes unless an odd run of backslashes precedes it
+    let k = q - 1;
+    while (k >= i && line.charCodeAt(k) === C_BACKSLASH) k--;
+    if ((q - 1 - k) % 2 === 0) return q;
+    i = q + 1;
+  }
+}
+
+function readSample(line: string, name: string, from: number, lineNo: number): Sample {
+  const labels: Record<string, string> = {};
+  let i = skipBlanks(line, from);
+  if (line.charCodeAt(i) === 123) {
+    i = readLabels(line, i + 1, name, labels, lineNo);
+  }
+  i = skipBlanks(line, i);
+  const valueStop = tokenEnd(line, i);
+  if (valueStop === i) throw new ExpositionParseError(lineNo, `metric ${nm(name)} has no value`);
+  const valueText = line.slice(i, valueStop);
+  const value = parseFloatToken(valueText);
+  if (value === undefined) {
+    throw new ExpositionParseError(
+      lineNo,
+      `invalid value ${quote(valueText)} for metric ${nm(name)}`,
+    );
+  }
+  i = skipBlanks(line, valueStop);
+  if (i === line.length) return { name, labels, value };
+  const tsStop = tokenEnd(line, i);
+  const tsText = line.slice(i, tsStop);
+  const rest = skipBlanks(line, tsStop);
+  if (rest !== line.length) {
+    throw new ExpositionParseError(
+      lineNo,
+      `unexpected text ${quote(line.slice(rest))} after the value of ${nm(name)}`,
+    );
+  }
+  const ts = parseTimestamp(tsText);
+  if (ts === undefined) {
+    throw new ExpositionParseError(
+      lineNo,
+      `invalid timestamp ${quote(tsText)} for metric ${nm(name)}`,
+    );
+  }
+  return { name, labels, value, timestampMs: ts };
+}
+
+/** Reads `name="value",...}` from `i` (just after `{`); returns the index after `}`. */
+function readLabels(
+  line: string,
+  i: number,
+  name: string,
+  labels: Record<string, string>,
+  lineNo: number,
+): number {
+  const unterminated = () =>
+    new ExpositionParseError(lineNo, `unterminated label set of metric ${nm(name)}`);
+  for (;;) {
+    i = skipBlanks(line, i);
+    if (i >= line.length) throw unterminated();
+    if (line.charCodeAt(i) === 125) return i + 1;
+    const labelStop = nameEnd(line, i, true);
+    if (labelStop === i) {
+      throw new ExpositionParseError(
+        lineNo,
+        `invalid label name at ${quote(line.slice(i, i + 20))} in metric ${nm(name)}`,
+      );
+    }
+    const labelName = line.slice(i, labelStop);
+    i = skipBlanks(line, labelStop);
+    if (i >= line.length) throw unterminated();
+    if (line.charCodeAt(i) !== 61) {
+      throw new ExpositionParseError(
+        lineNo,
+        `expected "=" after label name ${labelName} in metric ${nm(name)}, got ${
+          quote(line[i] ?? "")
+        }`,
+      );
+    }
+    i = skipBlanks(line, i + 1);
+    if (i >= line.length) throw unterminated();
+    if (line.charCodeAt(i) !== C_QUOTE) {
+      throw new ExpositionParseError(
+        lineNo,
+        `expected '"' to open the value of label ${labelName} in metric ${nm(name)}`,
+      );
+    }
+    const close = valueEnd(line, i + 1);
+    if (close === -1) throw unterminated();
+    const value = unescape(
+      line.slice(i + 1, close),
+      true,
+      lineNo,
+      `label ${labelName} of metric ${nm(name)}`,
+    );
+    if (Object.hasOwn(labels, labelName)) {
+      throw new ExpositionParseError(lineNo, `duplicate label ${labelName} in metric ${nm(name)}`);
+    }
+    labels[labelName] = value;
+    i = skipBlanks(line, close + 1);
+    if (i >= line.length) throw unterminated();
+    const c = line.charCodeAt(i);
+    if (c === 44) i++;
+    else if (c === 125) return i + 1;
+    else {
+      throw new ExpositionParseError(
+        lineNo,
+        `expected "," or "}" after the value of label ${labelName} in metric ${nm(name)}`,
+      );
     }
   }
-  if (own !== undefined) return own;
-  const fam = newFamily(sample.name);
-  families.set(sample.name, fam);
-  return fam;
 }
 
 function checkComplexSample(
@@ -227,13 +521,13 @@ function checkComplexSample(
     if (q === undefined) {
       throw new ExpositionParseError(
         lineNo,
-        `summary ${fam.name}: sample without a "quantile" label`,
+        `summary ${nm(fam.name)}: sample without a "quantile" label`,
       );
     }
     if (parseFloatToken(q) === undefined) {
       throw new ExpositionParseError(
         lineNo,
-        `summary ${fam.name}: invalid quantile ${JSON.stringify(q)}`,
+        `summary ${nm(fam.name)}: invalid quantile ${quote(q)}`,
       );
     }
   }
@@ -241,7 +535,7 @@ function checkComplexSample(
     if (suffix === "") {
       throw new ExpositionParseError(
         lineNo,
-        `histogram ${fam.name}: sample ${sample.name} must end in _bucket, _sum or _count`,
+        `histogram ${nm(fam.name)}: sample ${nm(sample.name)} must end in _bucket, _sum or _count`,
       );
     }
     if (suffix === "_bucket") {
@@ -249,185 +543,17 @@ function checkComplexSample(
       if (le === undefined) {
         throw new ExpositionParseError(
           lineNo,
-          `histogram ${fam.name}: bucket without an "le" label`,
+          `histogram ${nm(fam.name)}: bucket without an "le" label`,
         );
       }
       if (parseFloatToken(le) === undefined) {
         throw new ExpositionParseError(
           lineNo,
-          `histogram ${fam.name}: invalid le ${JSON.stringify(le)}`,
+          `histogram ${nm(fam.name)}: invalid le ${quote(le)}`,
         );
       }
     }
   }
-}
-
-function isNameStart(c: string): boolean {
-  return (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || c === "_" || c === ":";
-}
-
-function isNameChar(c: string): boolean {
-  return isNameStart(c) || (c >= "0" && c <= "9");
-}
-
-function isBlank(c: string | undefined): boolean {
-  return c === " " || c === "\t";
-}
-
-/** States of the sample-line machine. */
-const enum St {
-  LabelStart,
-  LabelName,
-  Equals,
-  ValueOpen,
-  LabelValue,
-  AfterValue,
-}
-
-function parseSampleLine(line: string, lineNo: number): Sample {
-  let i = 0;
-  const n = line.length;
-  while (isBlank(line[i])) i++;
-  const nameStart = i;
-  if (i >= n || !isNameStart(line[i] as string)) {
-    throw new ExpositionParseError(
-      lineNo,
-      `invalid metric name at ${JSON.stringify(line.slice(i, i + 20))}`,
-    );
-  }
-  while (i < n && isNameChar(line[i] as string)) i++;
-  const name = line.slice(nameStart, i);
-  const labels: Record<string, string> = {};
-  while (isBlank(line[i])) i++;
-  if (line[i] === "{") {
-    i++;
-    let st = St.LabelStart;
-    let labelName = "";
-    let value = "";
-    let closed = false;
-    while (!closed) {
-      const c = line[i];
-      if (c === undefined) {
-        throw new ExpositionParseError(lineNo, `unterminated label set of metric ${name}`);
-      }
-      switch (st) {
-        case St.LabelStart:
-          if (isBlank(c)) i++;
-          else if (c === "}") {
-            i++;
-            closed = true;
-          } else if (isNameStart(c) && c !== ":") {
-            const s = i;
-            while (i < n && isNameChar(line[i] as string) && line[i] !== ":") i++;
-            labelName = line.slice(s, i);
-            st = St.Equals;
-          } else {
-            throw new ExpositionParseError(
-              lineNo,
-              `invalid label name at ${JSON.stringify(line.slice(i, i + 20))} in metric ${name}`,
-            );
-          }
-          break;
-        case St.Equals:
-          if (isBlank(c)) i++;
-          else if (c === "=") {
-            i++;
-            st = St.ValueOpen;
-          } else {
-            throw new ExpositionParseError(
-              lineNo,
-              `expected "=" after label name ${labelName} in metric ${name}, got ${
-                JSON.stringify(c)
-              }`,
-            );
-          }
-          break;
-        case St.ValueOpen:
-          if (isBlank(c)) i++;
-          else if (c === '"') {
-            i++;
-            value = "";
-            st = St.LabelValue;
-          } else {
-            throw new ExpositionParseError(
-              lineNo,
-              `expected '"' to open the value of label ${labelName} in metric ${name}`,
-            );
-          }
-          break;
-        case St.LabelValue:
-          if (c === "\\") {
-            const e = line[i + 1];
-            if (e === "\\") value += "\\";
-            else if (e === '"') value += '"';
-            else if (e === "n") value += "\n";
-            else {
-              throw new ExpositionParseError(
-                lineNo,
-                `invalid escape sequence "\\${e ?? ""}" in label ${labelName} of metric ${name}`,
-              );
-            }
-            i += 2;
-          } else if (c === '"') {
-            i++;
-            if (Object.hasOwn(labels, labelName)) {
-              throw new ExpositionParseError(
-                lineNo,
-                `duplicate label ${labelName} in metric ${name}`,
-              );
-            }
-            labels[labelName] = value;
-            st = St.AfterValue;
-          } else {
-            value += c;
-            i++;
-          }
-          break;
-        case St.AfterValue:
-          if (isBlank(c)) i++;
-          else if (c === ",") {
-            i++;
-            st = St.LabelStart;
-          } else if (c === "}") {
-            i++;
-            closed = true;
-          } else {
-            throw new ExpositionParseError(
-              lineNo,
-              `expected "," or "}" after the value of label ${labelName} in metric ${name}`,
-            );
-          }
-          break;
-      }
-    }
-  }
-  const rest = line.slice(i).trim().split(/[ \t]+/).filter((t) => t !== "");
-  if (rest.length === 0) {
-    throw new ExpositionParseError(lineNo, `metric ${name} has no value`);
-  }
-  const valueText = rest[0] as string;
-  const value = parseFloatToken(valueText);
-  if (value === undefined) {
-    throw new ExpositionParseError(
-      lineNo,
-      `invalid value ${JSON.stringify(valueText)} for metric ${name}`,
-    );
-  }
-  if (rest.length > 2) {
-    throw new ExpositionParseError(
-      lineNo,
-      `unexpected text ${JSON.stringify(rest.slice(2).join(" "))} after the value of ${name}`,
-    );
-  }
-  const tsText = rest[1];
-  if (tsText === undefined) return { name, labels, value };
-  if (!TIMESTAMP.test(tsText) || !Number.isSafeInteger(Number(tsText))) {
-    throw new ExpositionParseError(
-      lineNo,
-      `invalid timestamp ${JSON.stringify(tsText)} for metric ${name}`,
-    );
-  }
-  return { name, labels, value, timestampMs: Number(tsText) };
 }
 
 /**

@@ -192,3 +192,46 @@ Deno.test("awsAPILatency: series without quantiles use the interval mean", () =>
     90,
   );
 });
+
+Deno.test("counters: full / cut / full at every line boundary: no increase lost or counted twice", async () => {
+  const { awsNodeText, freshNode } = await import("../tools/sim.ts");
+  const fig = (k: number) => ({
+    ...freshNode(1),
+    addReq: 10 * k,
+    delReq: 3 * k,
+    ec2Req: 4 + 6 * k,
+    awsApiErr: k,
+    ipamdErr: 2 * k,
+    reconcile: 5 * k,
+  });
+  const [t1, t2, t3] = [awsNodeText(fig(1)), awsNodeText(fig(5)), awsNodeText(fig(9))];
+  const wanted = new Set([...METRICS.map((m) => m.family), "process_start_time_seconds"]);
+  const counters = METRICS.filter((m) => m.kind === "counter").map((m) => m.cwName);
+  const whole = new AggregatorState();
+  step(whole, ["p"], { p: t1 });
+  const expected = step(whole, ["p"], { p: t3 });
+  const lines = t2.split("\n").slice(0, -1);
+  let cutsParsed = 0;
+  for (let k = 0; k < lines.length; k++) {
+    let families;
+    try {
+      families = parseExposition(lines.slice(0, k + 1).join("\n") + "\n", { wanted });
+    } catch {
+      continue; // refused as truncated: a failed scrape, covered by the test above
+    }
+    cutsParsed++;
+    const state = new AggregatorState();
+    step(state, ["p"], { p: t1 });
+    const s2 = aggregate(state, ["p"], [{ pod: "p", families }]);
+    const s3 = step(state, ["p"], { p: t3 });
+    for (const name of counters) {
+      assertEquals(
+        v(s2, name) + v(s3, name),
+        v(expected, name),
+        `${name}, cut after line ${k + 1}`,
+      );
+    }
+  }
+  assert(cutsParsed > 20, `only ${cutsParsed} cuts parsed`);
+  assertEquals(v(expected, "addReqCount"), 80);
+});

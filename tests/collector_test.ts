@@ -108,7 +108,7 @@ Deno.test("a cycle: running pods scraped and summed, the rest counted, failures 
   ];
   pods.answers.set("a", withAdds(100));
   pods.answers.set("b", withAdds(40));
-  pods.answers.set("bad", "# TYPE x gauge\nx 1\nnot metrics\n");
+  pods.answers.set("bad", "awscni_ip_max 15\nawscni_assigned_ip_addresses one\n");
   pods.answers.set("gone", new ScrapeError("http", "HTTP 503: no endpoints", 503));
   const first = await collector.collect(new AbortController().signal);
   assertEquals([first.found, first.notRunning, first.scraped], [5, 1, 2]);
@@ -118,7 +118,7 @@ Deno.test("a cycle: running pods scraped and summed, the rest counted, failures 
       [
         "bad",
         "parse",
-        'metrics text is malformed at line 3: invalid value "metrics" for metric not',
+        'metrics text is malformed at line 2: invalid value "one" for metric awscni_assigned_ip_addresses',
       ],
       ["gone", "http", "HTTP 503: no endpoints"],
     ],

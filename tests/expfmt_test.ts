@@ -97,6 +97,7 @@ const good: Good[] = [
       'h_bucket{le="+Inf"} 3',
       "h_sum 4.5",
       "h_count 3",
+      "",
     ].join("\n"),
     check: (f) => {
       assertEquals(f.get("h")?.type, "histogram");
@@ -182,4 +183,213 @@ Deno.test("series keys are sorted and can omit labels", () => {
   assertEquals(seriesKey({ b: "2", a: "1" }), 'a="1",b="2"');
   assertEquals(seriesKey({ quantile: "0.5", api: "X" }, new Set(["quantile"])), 'api="X"');
   assertEquals(seriesKey({}), "");
+});
+
+// --- hostile bodies (issue 11): every outcome exact, every message short ---
+
+/** The families the collector reads. */
+const WANTED = new Set([
+  "awscni_ip_max",
+  "awscni_assigned_ip_addresses",
+  "awscni_assigned_ip_per_cidr",
+  "awscni_add_ip_req_count",
+  "awscni_aws_api_latency_ms",
+  "process_start_time_seconds",
+]);
+const MB10 = 10 * 1024 * 1024;
+const digits = (n: number) => "1".repeat(n);
+
+interface Hostile {
+  name: string;
+  text: () => string;
+  /** `[line, fragment]` of the error, or the check of a good parse */
+  outcome: [number, string] | ((f: Map<string, MetricFamily>) => void);
+}
+
+const hostile: Hostile[] = [
+  {
+    name: "60,000 digits then x in a wanted value",
+    text: () => `awscni_ip_max ${digits(60_000)}x\n`,
+    outcome: [1, `invalid value "${digits(80)}"… (60001 characters) for metric awscni_ip_max`],
+  },
+  {
+    name: "1 MB of digits in a wanted value (out of float64 range)",
+    text: () => `awscni_ip_max ${digits(1_000_000)}\n`,
+    outcome: [1, "invalid value"],
+  },
+  {
+    name: "60,000 exponent digits then x",
+    text: () => `awscni_ip_max 1e${digits(60_000)}x\n`,
+    outcome: [1, `invalid value "1e${digits(78)}"… (60003 characters)`],
+  },
+  {
+    name: "60,000 digits then x in a family not read",
+    text: () => `m ${digits(60_000)}x\nawscni_ip_max 3\n`,
+    outcome: (f) => assertEquals([...f.keys()], ["awscni_ip_max"]),
+  },
+  {
+    name: "10 MB label value in a wanted family",
+    text: () => `awscni_assigned_ip_per_cidr{cidr="${"a".repeat(MB10)}"} 2\n`,
+    outcome: (f) =>
+      assertEquals(
+        f.get("awscni_assigned_ip_per_cidr")?.samples[0]?.labels["cidr"]?.length,
+        MB10,
+      ),
+  },
+  {
+    name: "10 MB unterminated label value in a wanted family",
+    text: () => `awscni_assigned_ip_per_cidr{cidr="${"a".repeat(MB10)} 2\n`,
+    outcome: [1, "unterminated label set of metric awscni_assigned_ip_per_cidr"],
+  },
+  {
+    name: "10 MB HELP text in a family not read",
+    text: () => `# HELP go_x ${"h".repeat(MB10)}\nawscni_ip_max 3\n`,
+    outcome: (f) => assertEquals(f.get("awscni_ip_max")?.samples[0]?.value, 3),
+  },
+  {
+    name: "10 MB of one line without a name",
+    text: () => `${"{".repeat(MB10)}\nawscni_ip_max 3\n`,
+    outcome: (f) => assertEquals(f.size, 1),
+  },
+  {
+    name: "10 MB of one line of a wanted family",
+    text: () => `awscni_ip_max 1 ${"9".repeat(MB10)}\n`,
+    outcome: [1, `invalid timestamp "${"9".repeat(80)}"… (10485760 characters)`],
+  },
+  {
+    name: "invalid UTF-8 (decoded as U+FFFD) in a wanted line",
+    text: () =>
+      new TextDecoder().decode(
+        new Uint8Array([...new TextEncoder().encode('awscni_assigned_ip_per_cidr{cidr="'), 0xff]),
+      ) + '"} 1\n',
+    outcome: [1, "invalid UTF-8 at column 35"],
+  },
+  {
+    name: "invalid UTF-8 in a family not read",
+    text: () => `go_info{version="\uFFFD"} 1\nawscni_ip_max 3\n`,
+    outcome: (f) => assertEquals(f.size, 1),
+  },
+  {
+    name: "NUL byte after a wanted value",
+    text: () => "awscni_ip_max 3\0\n",
+    outcome: [1, 'invalid value "3\\u0000" for metric awscni_ip_max'],
+  },
+  {
+    name: "NUL bytes in a family not read",
+    text: () => "go_\0x 1\0\nawscni_ip_max 3\n",
+    outcome: (f) => assertEquals(f.get("awscni_ip_max")?.samples[0]?.value, 3),
+  },
+  {
+    name: "unknown TYPE, quoted UTF-8 name, exotic value in families not read",
+    text: () =>
+      [
+        "# TYPE go_x gaugehistogram",
+        'go_x{le="1"} 1',
+        '{"http.requests.ü", method="GET"} 1',
+        "go_y 0x1p-3",
+        "# TYPE go_y info",
+        "awscni_ip_max 29",
+        "",
+      ].join("\n"),
+    outcome: (f) => assertEquals([...f.keys()], ["awscni_ip_max"]),
+  },
+  {
+    name: "unknown TYPE in a wanted family",
+    text: () => "# TYPE awscni_ip_max gaugehistogram\nawscni_ip_max 29\n",
+    outcome: [1, 'unknown metric type "gaugehistogram" for metric awscni_ip_max'],
+  },
+  {
+    name: "CRLF line endings",
+    text: () => "# TYPE awscni_ip_max gauge\r\nawscni_ip_max 29\r\n",
+    outcome: (f) => assertEquals(f.get("awscni_ip_max")?.samples[0]?.value, 29),
+  },
+  {
+    name: "a body cut mid-line (no final newline)",
+    text: () => "awscni_ip_max 29\nawscni_assigned_ip_addr",
+    outcome: [2, 'truncated: the body ends inside a line (no final newline) at "awscni_assigned'],
+  },
+  {
+    name: "a body cut after a family's TYPE line",
+    text: () =>
+      "awscni_ip_max 29\n# HELP awscni_add_ip_req_count x\n# TYPE awscni_add_ip_req_count counter\n",
+    outcome: [3, "truncated: metric awscni_add_ip_req_count is declared at line 2"],
+  },
+];
+
+for (const c of hostile) {
+  Deno.test(`hostile body: ${c.name}`, () => {
+    const text = c.text();
+    if (typeof c.outcome === "function") {
+      c.outcome(parseExposition(text, { wanted: WANTED }));
+      return;
+    }
+    const [line, fragment] = c.outcome;
+    const e = assertThrows(() => parseExposition(text, { wanted: WANTED }), ExpositionParseError);
+    assertEquals(e.line, line);
+    assert(e.message.includes(fragment), `${e.message.slice(0, 400)} should include ${fragment}`);
+    assert(e.message.length < 250, `message of ${e.message.length} characters`);
+  });
+}
+
+Deno.test("hostile body: the same texts, every family read, still fail or pass with short messages", () => {
+  for (const c of hostile) {
+    try {
+      parseExposition(c.text());
+    } catch (e) {
+      assert(e instanceof ExpositionParseError, `${c.name}: ${e}`);
+      assert(e.message.length < 250, `${c.name}: message of ${e.message.length} characters`);
+    }
+  }
+});
+
+Deno.test("a wanted-only parse of the fixture keeps exactly the wanted families, same samples", () => {
+  const text = fixture("aws-node-v1.data");
+  const all = parseExposition(text);
+  const some = parseExposition(text, { wanted: WANTED });
+  assertEquals([...some.keys()].sort(), [...WANTED].filter((n) => all.has(n)).sort());
+  for (const [name, f] of some) assertEquals(f, all.get(name));
+});
+
+Deno.test("truncation at every line boundary and inside every line of both fixtures", () => {
+  for (const file of ["aws-node-v1.data", "aws-node-prefix-delegation.data"]) {
+    const text = fixture(file);
+    const full = parseExposition(text, { wanted: WANTED });
+    const lines = text.split("\n").slice(0, -1);
+    for (let k = 0; k < lines.length; k++) {
+      // cut inside line k+1: always refused as truncated, on that line
+      const line = lines[k] as string;
+      if (line.length > 1) {
+        const cut = [...lines.slice(0, k), line.slice(0, Math.floor(line.length / 2))].join("\n");
+        const e = assertThrows(
+          () => parseExposition(cut, { wanted: WANTED }),
+          ExpositionParseError,
+        );
+        assert(e instanceof ExpositionParseError);
+        assertEquals(e.line, k + 1);
+        assert(e.reason.startsWith("truncated: the body ends inside a line"), e.reason);
+      }
+      // cut after line k+1: refused when a wanted family was declared and has no
+      // samples yet; otherwise each family is a prefix of the full parse
+      const prefix = lines.slice(0, k + 1).join("\n") + "\n";
+      const declaredOpen = [...WANTED].some((name) => {
+        const declared = lines.slice(0, k + 1).some((l) =>
+          l === `# TYPE ${name} ${full.get(name)?.type}` || l.startsWith(`# HELP ${name} `)
+        );
+        const sampled = lines.slice(0, k + 1).some((l) => l.startsWith(name) && !l.startsWith("#"));
+        return declared && !sampled;
+      });
+      if (declaredOpen) {
+        const e = assertThrows(
+          () => parseExposition(prefix, { wanted: WANTED }),
+          ExpositionParseError,
+        );
+        assert(e instanceof ExpositionParseError && e.reason.startsWith("truncated: metric "));
+        continue;
+      }
+      for (const [name, f] of parseExposition(prefix, { wanted: WANTED })) {
+        const whole = full.get(name);
+        assertEquals(f.samples, whole?.samples.slice(0, f.samples.length));
+      }
+    }
+  }
 });

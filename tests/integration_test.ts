@@ -151,7 +151,10 @@ Deno.test(
     );
     assert(warns.some((m) => m.includes("aws-node-hung") && m.includes("timed out after 10 s")));
     assert(
-      warns.some((m) => m.includes("aws-node-garbage") && m.includes("line 3: invalid value")),
+      warns.some((m) =>
+        m.includes("aws-node-garbage") && m.includes("none of aws-node's awscni_* metrics") &&
+        m.includes('starting "# TYPE x gauge\\nx 1\\nthis is not metrics\\n"')
+      ),
       warns.join("\n"),
     );
     const sent = byTimestamp(w.cw.datums);

@@ -20,8 +20,11 @@ import { METRICS } from "./catalog.ts";
 import type { Clock } from "./clock.ts";
 import { errorText } from "./errors.ts";
 import type { Target, TargetLister } from "./pods.ts";
-import { mapLimit } from "./pool.ts";
+import { logger } from "./logging.ts";
+import { mapLanes } from "./pool.ts";
 import { ScrapeError, type Scraper } from "./scraper.ts";
+
+const log = logger("collector");
 
 /** Families the aggregation reads. */
 const WANTED: ReadonlySet<string> = new Set([...METRICS.map((m) => m.family), START_TIME_FAMILY]);
@@ -30,6 +33,18 @@ const WANTED: ReadonlySet<string> = new Set([...METRICS.map((m) => m.family), ST
 export const MIN_LIST_TIMEOUT_MS = 10_000;
 /** Time the credential refresh before the scrapes may take, ms (an exec plugin). */
 export const PREPARE_TIMEOUT_MS = 30_000;
+
+/**
+ * Time after which a scrape leaves its slot of `--scrape-concurrency` for
+ * the slow lane, ms (a healthy scrape takes milliseconds). @default 500
+ */
+export const SLOW_AFTER_MS = 500;
+/**
+ * Size of the slow lane, in multiples of `--scrape-concurrency`: scrapes that
+ * outlived {@linkcode SLOW_AFTER_MS}, and pods that timed out last cycle.
+ * @default 16
+ */
+export const SLOW_LANE_FACTOR = 16;
 
 /** A pod whose scrape failed this cycle. */
 export interface Failure {
@@ -89,6 +104,8 @@ export class Collector {
   readonly #deps: CollectorDeps;
   readonly #opts: CollectorOptions;
   readonly #state = new AggregatorState();
+  /** keys of pods whose last scrape timed out */
+  readonly #suspects = new Set<string>();
 
   /**
    * @param deps pod source, scraper, clock
@@ -133,20 +150,32 @@ export class Collector {
     }
 
     const running = targets.filter((t) => t.running);
+    const listed = new Set(targets.map((t) => t.key));
     // each pod is folded in as soon as it is parsed, so its body and
     // samples become garbage at once
     const cycle = new CycleAggregation(this.#state);
-    const outcomes = await mapLimit(
+    const outcomes = await mapLanes(
       running,
-      this.#opts.scrapeConcurrency,
+      (t) => this.#suspects.has(t.key),
+      {
+        fast: this.#opts.scrapeConcurrency,
+        slow: this.#opts.scrapeConcurrency * SLOW_LANE_FACTOR,
+        slowAfterMs: SLOW_AFTER_MS,
+        timer: (ms) => clock.timeout(ms),
+      },
       (t) => this.#scrapeOne(t, AbortSignal.any([signal, clock.timeout(timeoutMs)]), cycle),
     );
     let scraped = 0;
     const failures: Failure[] = [];
     outcomes.forEach((o, i) => {
-      if (o instanceof ScrapeError) failures.push({ target: running[i] as Target, error: o });
+      const t = running[i] as Target;
+      if (o instanceof ScrapeError) failures.push({ target: t, error: o });
       else scraped++;
+      // a pod that timed out starts in the slow lane next cycle, until it answers
+      if (o instanceof ScrapeError && o.kind === "timeout") this.#suspects.add(t.key);
+      else if (!signal.aborted) this.#suspects.delete(t.key);
     });
+    for (const key of this.#suspects) if (!listed.has(key)) this.#suspects.delete(key);
     const aborted = signal.aborted;
     return {
       startedAt,
@@ -164,6 +193,25 @@ export class Collector {
   }
 
   async #scrapeOne(
+    target: Target,
+    signal: AbortSignal,
+    cycle: CycleAggregation,
+  ): Promise<true | ScrapeError> {
+    const t0 = this.#deps.clock.now();
+    const outcome = await this.#scrapeAndFold(target, signal, cycle);
+    if (log.isEnabledFor("debug")) {
+      const ms = this.#deps.clock.now() - t0;
+      const what = outcome === true ? "ok" : `${outcome.kind}: ${outcome.message}`;
+      log.debug(`scrape of ${target.namespace}/${target.name} (node ${target.node}): ${what}`, {
+        pod: target.name,
+        node: target.node,
+        durationMs: ms,
+      });
+    }
+    return outcome;
+  }
+
+  async #scrapeAndFold(
     target: Target,
     signal: AbortSignal,
     cycle: CycleAggregation,

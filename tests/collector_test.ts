@@ -172,6 +172,44 @@ Deno.test("shutdown in mid-cycle: an aborted report, and the next cycle diffs ag
   assertEquals(next.snapshot?.values.get("addReqCount"), 61);
 });
 
+Deno.test("hung pods cost only themselves: 500 ms of a slot, then the slow lane; next cycle they start there", async () => {
+  const { clock, pods, collector } = world({ timeout: 10, concurrency: 2 });
+  // the 10 hung pods are listed first: with a fixed pool of 2 they would hold
+  // both slots for 5 x 10 s before any healthy pod was scraped
+  for (let i = 0; i < 10; i++) {
+    pods.targets.push(target(`hung${i}`));
+    pods.answers.set(`hung${i}`, "hang");
+  }
+  for (let i = 0; i < 20; i++) {
+    pods.targets.push(target(`ok${i}`));
+    pods.answers.set(`ok${i}`, withAdds(i));
+  }
+  const first = collector.collect(new AbortController().signal);
+  for (let round = 1; round <= 5; round++) {
+    await pods.scrapesStarted(2 * round);
+    clock.tick(500); // the two in the fast slots move to the slow lane
+  }
+  // 2.5 s in: every healthy pod is done
+  await pods.scrapesStarted(30);
+  clock.tick(9_500);
+  const r1 = await first;
+  assertEquals([r1.scraped, r1.failures.length, r1.durationMs], [20, 10, 12_000]);
+  assert(r1.failures.every((f) => f.error.kind === "timeout"));
+
+  // cycle 2: the 10 start in the slow lane at once, the healthy 20 with no time passing
+  const second = collector.collect(new AbortController().signal);
+  await pods.scrapesStarted(60);
+  clock.tick(10_000);
+  const r2 = await second;
+  assertEquals([r2.scraped, r2.failures.length, r2.durationMs], [20, 10, 10_000]);
+  // a pod that answers again leaves the slow lane
+  pods.answers.set("hung0", withAdds(1));
+  const third = collector.collect(new AbortController().signal);
+  await pods.scrapesStarted(90);
+  clock.tick(10_000);
+  assertEquals((await third).failures.length, 9);
+});
+
 Deno.test("a pod list that never answers fails the cycle after the list timeout", async () => {
   const { clock, pods, collector } = world({ timeout: 2 });
   pods.listAnswer = "hang";

@@ -35,6 +35,7 @@ export class World {
   readonly logs: string[] = [];
   /** Captured stdout lines. */
   readonly stdout: string[] = [];
+  #logWaiters: { match: (msg: string) => boolean; n: number; resolve: () => void }[] = [];
 
   private constructor(api: FakeApiServer, cw: FakeCloudWatch, dir: string) {
     this.api = api;
@@ -49,8 +50,31 @@ export class World {
   /** Starts both fakes and captures logs. */
   static async start(): Promise<World> {
     const w = new World(FakeApiServer.start(), FakeCloudWatch.start(), Deno.makeTempDirSync());
-    await setupLogging("debug", "json", (l) => w.logs.push(l));
+    await setupLogging("debug", "json", (l) => w.#log(l));
     return w;
+  }
+
+  #log(line: string): void {
+    this.logs.push(line);
+    const msg = String(JSON.parse(line)["msg"]);
+    for (const waiter of [...this.#logWaiters]) {
+      if (waiter.match(msg) && --waiter.n === 0) {
+        this.#logWaiters.splice(this.#logWaiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    }
+  }
+
+  /**
+   * Resolves once `n` log messages (counting those already logged) match `match`.
+   *
+   * @param match the test of a message
+   * @param n how many in total @default 1
+   */
+  logged(match: (msg: string) => boolean, n = 1): Promise<void> {
+    const seen = this.records().filter((r) => match(String(r["msg"]))).length;
+    if (seen >= n) return Promise.resolve();
+    return new Promise((resolve) => this.#logWaiters.push({ match, n: n - seen, resolve }));
   }
 
   /** Parsed log records. */

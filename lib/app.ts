@@ -37,7 +37,7 @@ import { connect, type KubeconfigSource, loadKubeconfig } from "./kubeconfig.ts"
 import { logger } from "./logging.ts";
 import { ApiPodLister } from "./pods.ts";
 import { flushSinks, runLoop, runOnce, type SchedulerDeps } from "./scheduler.ts";
-import { ProxyScraper } from "./scraper.ts";
+import { DirectScraper, ProxyScraper, type Scraper } from "./scraper.ts";
 import { makeHandler, serve } from "./server.ts";
 import type { Sink } from "./sink.ts";
 import { StatusSink } from "./status.ts";
@@ -109,6 +109,9 @@ function kubeSource(config: Config, rt: Runtime): KubeconfigSource {
 
 async function runCollect(config: Config, rt: Runtime): Promise<number> {
   const conn = await connect(kubeSource(config, rt));
+  const scraper: Scraper = config.scrapeVia === "direct"
+    ? new DirectScraper({ metricsPort: config.metricsPort })
+    : new ProxyScraper(conn, { metricsPort: config.metricsPort });
   const stopServer = new AbortController();
   let server: Deno.HttpServer<Deno.NetAddr> | undefined;
   try {
@@ -146,7 +149,7 @@ async function runCollect(config: Config, rt: Runtime): Promise<number> {
     const collector = new Collector(
       {
         lister: new ApiPodLister(conn, { namespace: config.namespace, selector: config.selector }),
-        scraper: new ProxyScraper(conn, { metricsPort: config.metricsPort }),
+        scraper,
         clock: rt.clock,
       },
       {
@@ -155,14 +158,21 @@ async function runCollect(config: Config, rt: Runtime): Promise<number> {
       },
     );
     const deps: SchedulerDeps = { collect: (s) => collector.collect(s), sinks, clock: rt.clock };
-    log().info("collecting from {kube}: pods {selector} in {namespace}, every {interval} s", {
-      kube: conn.describe,
-      selector: config.selector,
-      namespace: config.namespace,
-      interval: config.intervalSeconds,
-    });
+    log().info(
+      "collecting from {kube}: pods {selector} in {namespace}, every {interval} s, scraped {via}",
+      {
+        via: config.scrapeVia === "direct"
+          ? `directly on port ${config.metricsPort}`
+          : "through the API server's pod proxy",
+        kube: conn.describe,
+        selector: config.selector,
+        namespace: config.namespace,
+        interval: config.intervalSeconds,
+      },
+    );
     return config.once ? await once(config, rt, deps) : await loop(config, rt, deps, cloudwatch);
   } finally {
+    scraper.close?.();
     conn.close();
     stopServer.abort();
     await server?.finished;

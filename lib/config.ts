@@ -19,11 +19,12 @@ import {
   type ListenAddress,
   OPTIONS,
   type OptionSpec,
+  type ScrapeVia,
   type Sourced,
 } from "./options.ts";
 
 export { ConfigError, ENV_VARS, OPTIONS, parseBool } from "./options.ts";
-export type { Command, ListenAddress, Sourced } from "./options.ts";
+export type { Command, ListenAddress, ScrapeVia, Sourced } from "./options.ts";
 export type { LogFormat, LogLevel } from "./logging.ts";
 
 /**
@@ -58,6 +59,8 @@ export interface Config {
   readonly profile: string | undefined;
   /** `--scrape-concurrency`: scrapes in flight at once. */
   readonly scrapeConcurrency: number;
+  /** `--scrape-via` / `SCRAPE_VIA`: through the API server's proxy, or straight to the pod IP. */
+  readonly scrapeVia: ScrapeVia;
   /** `--scrape-timeout`: seconds one scrape may take. */
   readonly scrapeTimeoutSeconds: number;
   /** `--once`: two samples, publish, flush, exit. */

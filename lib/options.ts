@@ -155,6 +155,15 @@ function parseFormat(text: string, name: string): LogFormat {
   throw new ConfigError(`${name} must be json or text: got ${JSON.stringify(text)}`);
 }
 
+/** How pods are scraped: through the API server's pod proxy, or straight from the node. */
+export type ScrapeVia = "proxy" | "direct";
+
+function parseScrapeVia(text: string, name: string): ScrapeVia {
+  const t = text.toLowerCase();
+  if (t === "proxy" || t === "direct") return t;
+  throw new ConfigError(`${name} must be proxy or direct: got ${JSON.stringify(text)}`);
+}
+
 /** A listen address. */
 export interface ListenAddress {
   /** Host to bind; `0.0.0.0` for all. */
@@ -333,6 +342,19 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze<OptionSpec[]>([
     default: fixed(32),
     defaultText: "32",
     parse: num({ above: 0, max: 10000, integer: true }),
+  },
+  {
+    flag: "scrape-via",
+    key: "scrapeVia",
+    type: "string",
+    valueName: "MODE",
+    env: ["SCRAPE_VIA"],
+    commands: COLLECT,
+    help:
+      "proxy (through the API server) or direct (http://<pod IP>:<metrics port> from the helper)",
+    default: fixed<ScrapeVia>("proxy"),
+    defaultText: "proxy",
+    parse: parseScrapeVia,
   },
   {
     flag: "scrape-timeout",

@@ -22,6 +22,8 @@ export interface Target {
   readonly namespace: string;
   /** Node the pod runs on, for logs. */
   readonly node: string;
+  /** The pod's IP (aws-node is host-network: the node's IP); `""` before it has one. */
+  readonly podIP: string;
   /** Whether the pod is Running with an IP (others are listed, not scraped). */
   readonly running: boolean;
 }
@@ -105,6 +107,7 @@ function toTarget(pod: k8s.V1Pod, namespace: string): Target {
     name,
     namespace: ns,
     node: pod.spec?.nodeName ?? "",
+    podIP: pod.status?.podIP ?? "",
     running: pod.status?.phase === "Running" && (pod.status?.podIP ?? "") !== "",
   };
 }

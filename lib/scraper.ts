@@ -29,6 +29,8 @@ export interface Scraper {
    * @throws {ScrapeError} only
    */
   scrape(target: Target, signal: AbortSignal): Promise<string>;
+  /** Releases connections the scraper holds of its own. */
+  close?(): void;
 }
 
 /** Why a scrape failed, as a bounded set (used as a metric label). */
@@ -105,6 +107,78 @@ export class ProxyScraper implements Scraper {
   }
 }
 
+/** Direct scraper settings. */
+export interface DirectScraperOptions {
+  /** aws-node metrics port. */
+  readonly metricsPort: number;
+  /** Largest body accepted from a pod, bytes. @default 16 MiB */
+  readonly maxBodyBytes?: number;
+}
+
+/**
+ * Scrapes `http://<pod IP>:<port>/metrics` straight from the node (aws-node
+ * is host-network), on one keep-alive client of its own: no API server in
+ * the path. Needs the node security group to let the helper's pod reach
+ * the metrics port.
+ */
+export class DirectScraper implements Scraper {
+  readonly #opts: DirectScraperOptions;
+  readonly #http: Deno.HttpClient;
+
+  /**
+   * @param opts port and body limit
+   */
+  constructor(opts: DirectScraperOptions) {
+    this.#opts = opts;
+    this.#http = Deno.createHttpClient({ http2: false, poolIdleTimeout: 90_000 });
+  }
+
+  prepare(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  async scrape(target: Target, signal: AbortSignal): Promise<string> {
+    const host = target.podIP.includes(":") ? `[${target.podIP}]` : target.podIP;
+    const where = `${host}:${this.#opts.metricsPort}`;
+    let res: Response;
+    try {
+      res = await fetch(`http://${where}/metrics`, {
+        headers: { Accept: "text/plain" },
+        client: this.#http,
+        signal,
+      });
+    } catch (e) {
+      throw directFailure(e, signal, where);
+    }
+    const max = this.#opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    const body = await readLimited(res, max, signal, where);
+    if (res.status !== 200) {
+      throw new ScrapeError(
+        "http",
+        `HTTP ${res.status} from ${where}/metrics: ${body.trim().slice(0, 200)}`,
+        res.status,
+      );
+    }
+    return body;
+  }
+
+  /** Closes the keep-alive connections. */
+  close(): void {
+    this.#http.close();
+  }
+}
+
+function directFailure(e: unknown, signal: AbortSignal, where: string): ScrapeError {
+  if (timedOut(signal)) return new ScrapeError("timeout", "timed out");
+  if (signal.aborted) return new ScrapeError("aborted", "aborted: shutting down");
+  const port = where.slice(where.lastIndexOf(":") + 1);
+  return new ScrapeError(
+    "network",
+    `cannot reach ${where}: ${errorText(e)} (direct mode needs inbound tcp/${port} from the ` +
+      `helper's pod to the nodes in their security group; or use --scrape-via proxy)`,
+  );
+}
+
 /**
  * Reads a response body as UTF-8 text, refusing more than `max` bytes (by
  * `Content-Length` before reading, or as the bytes arrive).
@@ -112,6 +186,7 @@ export class ProxyScraper implements Scraper {
  * @param res the response
  * @param max the limit, bytes
  * @param signal the scrape's signal (names a timeout as such)
+ * @param peer what answered, for messages @default "the API server"
  * @returns the text
  * @throws {ScrapeError} over the limit, or when the body cannot be read
  */
@@ -119,6 +194,7 @@ export async function readLimited(
   res: Response,
   max: number,
   signal: AbortSignal,
+  peer = "the API server",
 ): Promise<string> {
   const len = Number(res.headers.get("content-length") ?? "0");
   if (len > max) {
@@ -142,7 +218,7 @@ export async function readLimited(
     }
   } catch (e) {
     if (e instanceof ScrapeError) throw e;
-    throw fetchFailure(e, signal);
+    throw fetchFailure(e, signal, peer);
   }
   const all = new Uint8Array(total);
   let off = 0;
@@ -169,8 +245,8 @@ function httpFailureText(status: number, body: string): string {
   return status === 503 ? `${base} (${UNREACHABLE_HINT})` : base;
 }
 
-function fetchFailure(e: unknown, signal: AbortSignal): ScrapeError {
+function fetchFailure(e: unknown, signal: AbortSignal, peer = "the API server"): ScrapeError {
   if (timedOut(signal)) return new ScrapeError("timeout", "timed out");
   if (signal.aborted) return new ScrapeError("aborted", "aborted: shutting down");
-  return new ScrapeError("network", `cannot reach the API server: ${errorText(e)}`);
+  return new ScrapeError("network", `cannot reach ${peer}: ${errorText(e)}`);
 }

@@ -31,6 +31,7 @@ function target(name: string, running = true): Target {
     name,
     namespace: "kube-system",
     node: `node-${name}`,
+    podIP: "10.0.0.1",
     running,
   };
 }

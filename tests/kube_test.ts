@@ -126,6 +126,7 @@ Deno.test(
         name: "aws-node-0",
         namespace: "kube-system",
         node: "node-aws-node-0",
+        podIP: "10.200.0.1",
         running: true,
       });
       // the signal passed to list reaches the transport: an aborted listing fails at once

@@ -52,7 +52,14 @@ function twoCycles(): StatusSink {
     pending: 21,
   });
   s.identityResolved("prod", "eu-west-1");
-  const target = { key: "k", name: "n", namespace: "kube-system", node: "x", running: true };
+  const target = {
+    key: "k",
+    name: "n",
+    namespace: "kube-system",
+    node: "x",
+    podIP: "10.0.0.1",
+    running: true,
+  };
   now = T0 + 300;
   s.observe(
     report({

@@ -35,7 +35,7 @@ import {
 } from "./identity.ts";
 import { connect, type KubeconfigSource, loadKubeconfig } from "./kubeconfig.ts";
 import { logger } from "./logging.ts";
-import { ApiPodLister } from "./pods.ts";
+import { PodWatcher } from "./pods.ts";
 import { flushSinks, runLoop, runOnce, type SchedulerDeps } from "./scheduler.ts";
 import { DirectScraper, ProxyScraper, type Scraper } from "./scraper.ts";
 import { makeHandler, serve } from "./server.ts";
@@ -112,6 +112,11 @@ async function runCollect(config: Config, rt: Runtime): Promise<number> {
   const scraper: Scraper = config.scrapeVia === "direct"
     ? new DirectScraper({ metricsPort: config.metricsPort })
     : new ProxyScraper(conn, { metricsPort: config.metricsPort });
+  const lister = new PodWatcher(
+    conn,
+    { namespace: config.namespace, selector: config.selector },
+    rt.clock,
+  );
   const stopServer = new AbortController();
   let server: Deno.HttpServer<Deno.NetAddr> | undefined;
   try {
@@ -148,7 +153,7 @@ async function runCollect(config: Config, rt: Runtime): Promise<number> {
     }
     const collector = new Collector(
       {
-        lister: new ApiPodLister(conn, { namespace: config.namespace, selector: config.selector }),
+        lister,
         scraper,
         clock: rt.clock,
       },
@@ -172,6 +177,7 @@ async function runCollect(config: Config, rt: Runtime): Promise<number> {
     );
     return config.once ? await once(config, rt, deps) : await loop(config, rt, deps, cloudwatch);
   } finally {
+    await lister.close();
     scraper.close?.();
     conn.close();
     stopServer.abort();

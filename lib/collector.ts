@@ -72,6 +72,8 @@ export interface CycleReport {
   readonly snapshot: ClusterSnapshot | null;
   /** The listing's error, when it failed. */
   readonly listError: string | undefined;
+  /** Why the pod set may be out of date (the watch is down); `undefined` when current. */
+  readonly listStale: string | undefined;
   /** True when shutdown interrupted the cycle (its data is discarded). */
   readonly aborted: boolean;
   /**
@@ -130,11 +132,12 @@ export class Collector {
     const timeoutMs = this.#opts.scrapeTimeoutSeconds * 1000;
     const base = { startedAt, notRunning: 0, scraped: 0, failures: [], snapshot: null };
 
-    let targets: Target[];
+    let targets: readonly Target[];
+    let stale: string | undefined;
     try {
-      targets = await this.#deps.lister.list(
+      ({ targets, stale } = await this.#deps.lister.list(
         AbortSignal.any([signal, clock.timeout(Math.max(timeoutMs, MIN_LIST_TIMEOUT_MS))]),
-      );
+      ));
       await this.#deps.scraper.prepare(
         AbortSignal.any([signal, clock.timeout(PREPARE_TIMEOUT_MS)]),
       );
@@ -144,6 +147,7 @@ export class Collector {
         durationMs: clock.now() - t0,
         found: undefined,
         listError: errorText(e),
+        listStale: undefined,
         aborted: signal.aborted,
         publish: true,
       };
@@ -184,6 +188,7 @@ export class Collector {
       scraped,
       failures,
       listError: undefined,
+      listStale: stale,
       // an interrupted cycle commits nothing: the next one diffs against the last good values
       snapshot: aborted ? null : cycle.finish(targets.map((t) => t.key)),
       durationMs: clock.now() - t0,

@@ -17,12 +17,16 @@ import type { KubeContextInfo } from "./identity.ts";
 
 /** A kubeconfig or API problem that stops the program (exit 1). */
 export class KubeError extends RuntimeError {
+  /** The API server's HTTP status, when it answered. */
+  readonly status: number | undefined;
   /**
    * @param message what is wrong, naming the file, context or resource
+   * @param status the API server's HTTP status, when it answered
    */
-  constructor(message: string) {
+  constructor(message: string, status?: number) {
     super(message);
     this.name = "KubeError";
+    this.status = status;
   }
 }
 

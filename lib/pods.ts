@@ -1,16 +1,27 @@
 /**
- * The pod source: the aws-node pods of the cluster, listed page by page
- * through client-node's `CoreV1Api` (request building, auth, decoding) over
- * the connection's own keep-alive transport. The abort signal of a listing
- * goes to that transport as an argument of the call.
+ * The pod source: the aws-node pods of the cluster, kept up to date by
+ * list-then-watch (as client-go's reflector does): one paged LIST, then one
+ * long WATCH from its `resourceVersion` with bookmarks; a watch that ends is
+ * resumed from the last version seen, a `410 Gone` answer means a new LIST,
+ * and a broken watch is retried with backoff. Only the fields the helper
+ * uses are kept (namespace, name, uid, node, phase, pod IP). In steady state
+ * a cycle costs the API server nothing; while the watch is down a cycle uses
+ * the last known set and says so.
+ *
+ * Requests go out on the connection's own keep-alive `Deno.HttpClient` as
+ * plain `fetch` calls (client-node's own transport is not used: see
+ * docs/architecture.md), with the connection's credentials, refreshed
+ * before each request.
  *
  * @module
  */
 
-import * as k8s from "@kubernetes/client-node";
-import { Buffer } from "node:buffer";
+import type { Clock } from "./clock.ts";
 import { errorText } from "./errors.ts";
 import { type KubeConnection, KubeError } from "./kubeconfig.ts";
+import { logger } from "./logging.ts";
+
+const log = logger("pods");
 
 /** A pod to scrape. */
 export interface Target {
@@ -28,14 +39,27 @@ export interface Target {
   readonly running: boolean;
 }
 
-/** Lists the aws-node pods. */
+/** The pods a cycle works on. */
+export interface PodListing {
+  /** Every matching pod. */
+  readonly targets: readonly Target[];
+  /**
+   * Why the set may be out of date (the watch is down), for the cycle's log
+   * line; `undefined` when it is current.
+   */
+  readonly stale: string | undefined;
+}
+
+/** Gives the aws-node pods of a cycle. */
 export interface TargetLister {
   /**
-   * @param signal aborts the listing
-   * @returns every matching pod, all pages
+   * @param signal aborts a listing that has to go to the API server
+   * @returns every matching pod
    * @throws {KubeError} naming the namespace, selector and the API server's answer
    */
-  list(signal: AbortSignal): Promise<Target[]>;
+  list(signal: AbortSignal): Promise<PodListing>;
+  /** Stops background work (a watch) and waits for it. */
+  close?(): Promise<void>;
 }
 
 /** Which pods to list. */
@@ -48,105 +72,313 @@ export interface PodQuery {
   readonly pageSize?: number;
 }
 
-/** Lists pods through the API server, all pages per call. */
-export class ApiPodLister implements TargetLister {
+/** Watch settings (tests shorten them). */
+export interface WatchOptions {
+  /** `timeoutSeconds` asked of the API server for one watch request. @default 300 */
+  readonly watchSeconds?: number;
+  /** First retry delay after a failure, ms; doubles up to `maxBackoffMs`. @default 1000 */
+  readonly backoffMs?: number;
+  /** Longest retry delay, ms. @default 30000 */
+  readonly maxBackoffMs?: number;
+}
+
+/** Longest line of a watch stream accepted (one pod object), characters. */
+const MAX_EVENT_CHARS = 16 * 1024 * 1024;
+
+/** Keeps the set of aws-node pods by list-then-watch. */
+export class PodWatcher implements TargetLister {
   readonly #conn: KubeConnection;
   readonly #query: PodQuery;
+  readonly #clock: Clock;
+  readonly #opts: Required<WatchOptions>;
+  readonly #stop = new AbortController();
+  /** uid → target */
+  #pods = new Map<string, Target>();
+  #rv = "";
+  #synced = false;
+  #loop: Promise<void> | undefined;
+  #down: { since: number; reason: string } | undefined;
 
   /**
    * @param conn the API server connection
    * @param query namespace, selector, page size
+   * @param clock backoff and the watch's own deadline
+   * @param opts watch length and backoff
    */
-  constructor(conn: KubeConnection, query: PodQuery) {
+  constructor(conn: KubeConnection, query: PodQuery, clock: Clock, opts: WatchOptions = {}) {
     this.#conn = conn;
     this.#query = query;
+    this.#clock = clock;
+    this.#opts = {
+      watchSeconds: opts.watchSeconds ?? 300,
+      backoffMs: opts.backoffMs ?? 1000,
+      maxBackoffMs: opts.maxBackoffMs ?? 30_000,
+    };
   }
 
-  async list(signal: AbortSignal): Promise<Target[]> {
-    const api = this.#api(signal);
-    const out: Target[] = [];
-    let cont: string | undefined = undefined;
-    const { namespace, selector } = this.#query;
+  async list(signal: AbortSignal): Promise<PodListing> {
+    if (!this.#synced) {
+      await this.#relist(signal);
+      this.#loop ??= this.#watchLoop();
+    }
+    const down = this.#down;
+    return {
+      targets: [...this.#pods.values()],
+      stale: down === undefined
+        ? undefined
+        : `the pod watch is down since ${
+          new Date(down.since).toISOString()
+        } (${down.reason}): using the last known ${this.#pods.size} pods`,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#stop.abort();
+    await this.#loop;
+  }
+
+  #what(): string {
+    return `pods in ${this.#query.namespace} with selector ${this.#query.selector}`;
+  }
+
+  #url(params: Record<string, string>): string {
+    const q = new URLSearchParams({ labelSelector: this.#query.selector, ...params });
+    return `${this.#conn.server}/api/v1/namespaces/${
+      encodeURIComponent(this.#query.namespace)
+    }/pods?${q}`;
+  }
+
+  /** A paged LIST: replaces the set and the resource version. */
+  async #relist(signal: AbortSignal): Promise<void> {
+    const pods = new Map<string, Target>();
+    let cont = "";
+    let rv = "";
     do {
-      const req: k8s.CoreV1ApiListNamespacedPodRequest = {
-        namespace,
-        labelSelector: selector,
-        limit: this.#query.pageSize ?? 500,
-      };
-      if (cont !== undefined) req._continue = cont;
-      let page: k8s.V1PodList;
+      const params: Record<string, string> = { limit: String(this.#query.pageSize ?? 500) };
+      if (cont !== "") params["continue"] = cont;
+      const res = await this.#get(this.#url(params), signal, "listing");
+      let page: PodList;
       try {
-        page = await api.listNamespacedPod(req);
+        page = await res.json() as PodList;
       } catch (e) {
-        throw new KubeError(
-          `listing pods in ${namespace} with selector ${selector}: ${apiErrorText(e)}`,
-        );
+        throw new KubeError(`listing ${this.#what()}: ${readFailure(e, signal)}`);
       }
-      for (const pod of page.items) out.push(toTarget(pod, namespace));
-      cont = page.metadata?._continue || undefined;
-    } while (cont !== undefined);
-    return out;
+      for (const pod of page.items ?? []) {
+        const t = toTarget(pod, this.#query.namespace);
+        pods.set(pod.metadata?.uid ?? t.key, t);
+      }
+      rv = page.metadata?.resourceVersion ?? "";
+      cont = page.metadata?.continue ?? "";
+    } while (cont !== "");
+    this.#pods = pods;
+    this.#rv = rv;
+    this.#synced = true;
+    log.debug("listed {n} pods at resourceVersion {rv}", { n: pods.size, rv });
   }
 
-  /** A client-node API whose every request goes out on our transport with `signal`. */
-  #api(signal: AbortSignal): k8s.CoreV1Api {
-    const conn = this.#conn;
-    return new k8s.CoreV1Api(k8s.createConfiguration({
-      baseServer: new k8s.ServerConfiguration(conn.server, {}),
-      authMethods: { default: conn.kubeConfig },
-      httpApi: k8s.wrapHttpLibrary({ send: (req) => send(conn.http, req, signal) }),
-    }));
+  async #get(url: string, signal: AbortSignal, verb: string): Promise<Response> {
+    let res: Response;
+    try {
+      const auth = await this.#conn.authHeaders(signal);
+      const headers = { ...auth, Accept: "application/json" };
+      res = await fetch(url, { headers, client: this.#conn.http, signal });
+    } catch (e) {
+      throw new KubeError(`${verb} ${this.#what()}: ${readFailure(e, signal)}`);
+    }
+    if (res.status === 200) return res;
+    const text = await res.text().catch(() => "");
+    throw new KubeError(`${verb} ${this.#what()}: ${statusText(res.status, text)}`, res.status);
+  }
+
+  async #watchLoop(): Promise<void> {
+    const stop = this.#stop.signal;
+    let failures = 0;
+    while (!stop.aborted) {
+      try {
+        const ended = await this.#watchOnce(stop);
+        if (ended === "gone") {
+          log.debug("resourceVersion {rv} is too old (410 Gone): listing again", { rv: this.#rv });
+          await this.#relist(AbortSignal.any([stop, this.#clock.timeout(60_000)]));
+        }
+        failures = 0;
+        this.#up();
+      } catch (e) {
+        if (stop.aborted) break;
+        failures++;
+        const reason = errorText(e);
+        if (this.#down === undefined) {
+          this.#down = { since: this.#clock.now(), reason };
+          log.warn(
+            "the pod watch broke ({reason}); cycles use the last known {n} pods until it is back",
+            {
+              reason,
+              n: this.#pods.size,
+            },
+          );
+        } else {
+          this.#down.reason = reason;
+        }
+        const delay = Math.min(
+          this.#opts.maxBackoffMs,
+          this.#opts.backoffMs * 2 ** Math.min(failures - 1, 20),
+        );
+        log.debug("watching again in {delay} ms", { delay });
+        await this.#clock.sleep(delay, stop);
+      }
+    }
+  }
+
+  #up(): void {
+    if (this.#down === undefined) return;
+    log.info("the pod watch is back after {seconds} s: {n} pods", {
+      seconds: Math.round((this.#clock.now() - this.#down.since) / 1000),
+      n: this.#pods.size,
+    });
+    this.#down = undefined;
+  }
+
+  /**
+   * One watch request, until the API server ends it.
+   *
+   * @returns `"ended"` when it ended normally, `"gone"` when its version is too old
+   */
+  async #watchOnce(stop: AbortSignal): Promise<"ended" | "gone"> {
+    // the API server ends the request after watchSeconds; if it vanishes
+    // without closing the connection, stop waiting a little later
+    const deadline = this.#clock.timeout((this.#opts.watchSeconds + 30) * 1000);
+    const signal = AbortSignal.any([stop, deadline]);
+    let res: Response;
+    try {
+      res = await this.#get(
+        this.#url({
+          watch: "1",
+          allowWatchBookmarks: "true",
+          resourceVersion: this.#rv,
+          timeoutSeconds: String(this.#opts.watchSeconds),
+        }),
+        signal,
+        "watching",
+      );
+    } catch (e) {
+      if (e instanceof KubeError && e.status === 410) return "gone";
+      throw e;
+    }
+    this.#up();
+    let events = 0;
+    try {
+      for await (const line of lines(res.body, MAX_EVENT_CHARS)) {
+        if (line.trim() === "") continue;
+        events++;
+        // leaving the loop cancels the stream
+        if (this.#apply(JSON.parse(line) as WatchEvent) === "gone") return "gone";
+      }
+    } catch (e) {
+      if (stop.aborted) throw e;
+      if (deadline.aborted) return "ended";
+      if (e instanceof KubeError) throw e;
+      throw new KubeError(`watching ${this.#what()}: ${readFailure(e, signal)}`);
+    }
+    log.debug("the watch ended after {events} events; resuming at {rv}", { events, rv: this.#rv });
+    return "ended";
+  }
+
+  #apply(ev: WatchEvent): "ok" | "gone" {
+    const obj = ev.object ?? {};
+    if (ev.type === "ERROR") {
+      const st = obj as StatusObject;
+      if (st.code === 410) return "gone";
+      throw new KubeError(
+        `watching ${this.#what()}: ${statusText(st.code ?? 0, JSON.stringify(st))}`,
+        st.code,
+      );
+    }
+    const pod = obj as PodObject;
+    const rv = pod.metadata?.resourceVersion;
+    if (rv !== undefined) this.#rv = rv;
+    if (ev.type === "BOOKMARK") {
+      log.debug(`pod watch: BOOKMARK at ${rv ?? "?"}`);
+      return "ok";
+    }
+    const t = toTarget(pod, this.#query.namespace);
+    const uid = pod.metadata?.uid ?? t.key;
+    log.debug(`pod watch: ${ev.type} ${t.namespace}/${t.name} at ${rv ?? "?"}`);
+    if (ev.type === "DELETED") this.#pods.delete(uid);
+    else if (ev.type === "ADDED" || ev.type === "MODIFIED") this.#pods.set(uid, t);
+    return "ok";
   }
 }
 
-function toTarget(pod: k8s.V1Pod, namespace: string): Target {
+/** The fields of a pod the helper reads. */
+interface PodObject {
+  metadata?: { name?: string; namespace?: string; uid?: string; resourceVersion?: string };
+  spec?: { nodeName?: string };
+  status?: { phase?: string; podIP?: string };
+}
+
+interface PodList {
+  metadata?: { resourceVersion?: string; continue?: string };
+  items?: PodObject[];
+}
+
+interface StatusObject {
+  code?: number;
+  message?: string;
+  reason?: string;
+}
+
+interface WatchEvent {
+  type?: string;
+  object?: PodObject | StatusObject;
+}
+
+function toTarget(pod: PodObject, namespace: string): Target {
   const name = pod.metadata?.name ?? "";
   const ns = pod.metadata?.namespace ?? namespace;
+  const podIP = pod.status?.podIP ?? "";
   return {
     key: `${ns}/${name}/${pod.metadata?.uid ?? ""}`,
     name,
     namespace: ns,
     node: pod.spec?.nodeName ?? "",
-    podIP: pod.status?.podIP ?? "",
-    running: pod.status?.phase === "Running" && (pod.status?.podIP ?? "") !== "",
+    podIP,
+    running: pod.status?.phase === "Running" && podIP !== "",
   };
 }
 
-async function send(
-  http: Deno.HttpClient,
-  req: k8s.RequestContext,
-  signal: AbortSignal,
-): Promise<k8s.ResponseContext> {
-  const body = req.getBody();
-  const res = await fetch(req.getUrl(), {
-    method: req.getHttpMethod().toString(),
-    headers: req.getHeaders(),
-    body: body === undefined ? null : body as BodyInit,
-    signal,
-    client: http,
-  });
-  const headers: Record<string, string> = {};
-  res.headers.forEach((v, k) => headers[k] = v);
-  const bytes = new Uint8Array(await res.arrayBuffer());
-  return new k8s.ResponseContext(res.status, headers, {
-    text: () => Promise.resolve(new TextDecoder().decode(bytes)),
-    binary: () => Promise.resolve(Buffer.from(bytes)),
-    stream: () => new Blob([bytes]).stream() as never,
-  });
+/** Splits a byte stream into lines, refusing a line longer than `max` characters. */
+async function* lines(
+  body: ReadableStream<Uint8Array> | null,
+  max: number,
+): AsyncGenerator<string> {
+  if (body === null) return;
+  let rest = "";
+  for await (const chunk of body.pipeThrough(new TextDecoderStream())) {
+    rest += chunk;
+    let nl;
+    while ((nl = rest.indexOf("\n")) !== -1) {
+      yield rest.slice(0, nl);
+      rest = rest.slice(nl + 1);
+    }
+    if (rest.length > max) throw new KubeError(`a watch event is over ${max} characters`);
+  }
+  if (rest.trim() !== "") yield rest;
 }
 
-function apiErrorText(e: unknown): string {
-  const err = e as { code?: number; body?: unknown; name?: string };
-  if (err?.name === "TimeoutError") return "timed out";
-  if (typeof err?.code === "number") {
-    let message = "";
-    try {
-      const st = typeof err.body === "string" ? JSON.parse(err.body) : err.body;
-      message = (st as { message?: string })?.message ?? "";
-    } catch {
-      message = String(err.body).slice(0, 300);
-    }
-    return `HTTP ${err.code}${message ? `: ${message}` : ""}`;
+function readFailure(e: unknown, signal: AbortSignal): string {
+  if ((signal.reason as { name?: string } | undefined)?.name === "TimeoutError") {
+    return "timed out";
   }
   return errorText(e);
+}
+
+/** `HTTP 401: <the Status message>` from an API server answer. */
+function statusText(code: number, body: string): string {
+  let message = body.trim().slice(0, 300);
+  try {
+    const st = JSON.parse(body) as StatusObject;
+    if (typeof st.message === "string") message = st.message;
+  } catch {
+    // not a Status object: keep the text
+  }
+  return `HTTP ${code}${message ? `: ${message}` : ""}`;
 }

@@ -16,7 +16,7 @@ import { CycleLog } from "../lib/cycle_log.ts";
 import { CloudWatchSink } from "../lib/cloudwatch_sink.ts";
 import { cloudWatchClient, CloudWatchPublisher, DryRunPublisher } from "../lib/cloudwatch.ts";
 import { setupLogging } from "../lib/logging.ts";
-import type { Target, TargetLister } from "../lib/pods.ts";
+import type { PodListing, Target, TargetLister } from "../lib/pods.ts";
 import { flushSinks, runLoop, runOnce, type SchedulerDeps } from "../lib/scheduler.ts";
 import { ScrapeError, type Scraper } from "../lib/scraper.ts";
 import { StatusSink } from "../lib/status.ts";
@@ -48,8 +48,10 @@ class Pods implements TargetLister, Scraper {
   started = 0;
   #waiters: { n: number; resolve: () => void }[] = [];
 
-  list(signal: AbortSignal): Promise<Target[]> {
-    if (this.listAnswer === "ok") return Promise.resolve([...this.targets]);
+  list(signal: AbortSignal): Promise<PodListing> {
+    if (this.listAnswer === "ok") {
+      return Promise.resolve({ targets: [...this.targets], stale: undefined });
+    }
     return new Promise((_, reject) =>
       signal.addEventListener("abort", () => reject(signal.reason), { once: true })
     );
@@ -237,6 +239,7 @@ Deno.test("the cycle log: 20 failed pods one by one, the rest in one line by kin
     failures,
     snapshot: null,
     listError: undefined,
+    listStale: undefined,
     aborted: false,
     publish: true,
   };
@@ -264,10 +267,24 @@ function reportAt(clock: FakeClock, values: Record<string, number>): CycleReport
     failures: [],
     snapshot: { values: new Map(Object.entries(values)), podsScraped: 1, podsBaselined: 0 },
     listError: undefined,
+    listStale: undefined,
     aborted: false,
     publish: true,
   };
 }
+
+Deno.test("the cycle log says when the pod set is the watch's last known one", async () => {
+  const logs = await captureLogs();
+  const { pods, collector } = world();
+  pods.targets = [target("a")];
+  pods.answers.set("a", withAdds(1));
+  const r = await collector.collect(new AbortController().signal);
+  new CycleLog().observe({ ...r, listStale: "the pod watch is down since X (HTTP 503)" });
+  assertEquals(
+    logs.filter((l) => l["level"] === "warning").map((l) => l["msg"]),
+    ["cycle: the pod watch is down since X (HTTP 503)"],
+  );
+});
 
 Deno.test("the scheduler: a cycle longer than the interval is logged and the next starts at once", async () => {
   const logs = await captureLogs();

@@ -61,7 +61,7 @@ Deno.test(
     const { code, reports } = await runCycles(w, 5, [], (i) => {
       cycle = i;
       if (i === 2) {
-        w.api.pods.delete("aws-node-b");
+        w.api.removePod("aws-node-b");
         scripted(w, "aws-node-c", c, now);
       }
     });

@@ -9,7 +9,6 @@ import { assert, assertEquals, assertRejects } from "./support/assert.ts";
 import { FakeClock } from "./support/fake_clock.ts";
 import { FakeApiServer } from "../tools/fake_apiserver.ts";
 import { connect, KubeError, loadKubeconfig } from "../lib/kubeconfig.ts";
-import { ApiPodLister } from "../lib/pods.ts";
 import { ProxyScraper, readLimited, ScrapeError } from "../lib/scraper.ts";
 
 /** A fake API server, a kubeconfig for it, and a connection; always closed. */
@@ -39,17 +38,21 @@ const source = (kubeconfig: string) => ({
 });
 
 /** A connection, a prepared proxy scraper and the listed pods. */
-async function scraperFor(kubeconfig: string, maxBodyBytes?: number) {
+async function scraperFor(api: FakeApiServer, kubeconfig: string, maxBodyBytes?: number) {
   const conn = await connect(source(kubeconfig));
   const scraper = new ProxyScraper(conn, {
     metricsPort: 61678,
     ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }),
   });
   await scraper.prepare(new AbortController().signal);
-  const pods = await new ApiPodLister(conn, {
-    namespace: "kube-system",
-    selector: "k8s-app=aws-node",
-  }).list(new AbortController().signal);
+  const pods = [...api.pods.values()].map((p) => ({
+    key: `${p.namespace}/${p.name}/${p.uid}`,
+    name: p.name,
+    namespace: p.namespace,
+    node: p.node,
+    podIP: p.podIP,
+    running: true,
+  }));
   return { conn, scraper, pods };
 }
 
@@ -104,48 +107,11 @@ Deno.test("a context the kubeconfig lacks is a KubeError naming the contexts it 
 });
 
 Deno.test(
-  "the pod list: every page, only the selected pods, Running with an IP marked",
-  withApi(async (api, kubeconfig) => {
-    for (let i = 0; i < 7; i++) api.textPod(`aws-node-${i}`, "");
-    api.addPod("aws-node-pending", { kind: "hang" }, { phase: "Pending", podIP: "" });
-    api.addPod("other", { kind: "hang" }, { labels: { "k8s-app": "other" } });
-    api.addPod("elsewhere", { kind: "hang" }, { namespace: "default" });
-    const conn = await connect(source(kubeconfig));
-    try {
-      const lister = new ApiPodLister(conn, {
-        namespace: "kube-system",
-        selector: "k8s-app=aws-node",
-        pageSize: 3,
-      });
-      const pods = await lister.list(new AbortController().signal);
-      assertEquals(api.counts.list, 3);
-      assertEquals(pods.length, 8);
-      assertEquals(pods.filter((p) => !p.running).map((p) => p.name), ["aws-node-pending"]);
-      assertEquals(pods[0], {
-        key: "kube-system/aws-node-0/uid-1",
-        name: "aws-node-0",
-        namespace: "kube-system",
-        node: "node-aws-node-0",
-        podIP: "10.200.0.1",
-        running: true,
-      });
-      // the signal passed to list reaches the transport: an aborted listing fails at once
-      const stop = new AbortController();
-      stop.abort();
-      const e = await assertRejects(() => lister.list(stop.signal), KubeError);
-      assert(e.message.startsWith("listing pods in kube-system with selector k8s-app=aws-node: "));
-    } finally {
-      conn.close();
-    }
-  }),
-);
-
-Deno.test(
   "the scraper: the pod proxy path with the bearer token; a 503 says which rule to open",
   withApi(async (api, kubeconfig) => {
     api.textPod("aws-node-a", "awscni_ip_max 29\n");
     api.addPod("aws-node-b", { kind: "unreachable" });
-    const { conn, scraper, pods: [a, b] } = await scraperFor(kubeconfig);
+    const { conn, scraper, pods: [a, b] } = await scraperFor(api, kubeconfig);
     try {
       assert(a !== undefined && b !== undefined);
       assertEquals(await scraper.scrape(a, new AbortController().signal), "awscni_ip_max 29\n");
@@ -174,7 +140,7 @@ Deno.test(
   "a hung scrape through TLS fails as timeout when the fake clock's timeout fires, as aborted on shutdown",
   withApi(async (api, kubeconfig) => {
     api.addPod("aws-node-hung", { kind: "hang" });
-    const { conn, scraper, pods: [hung] } = await scraperFor(kubeconfig);
+    const { conn, scraper, pods: [hung] } = await scraperFor(api, kubeconfig);
     try {
       const clock = new FakeClock();
       assert(hung !== undefined);
@@ -201,7 +167,7 @@ Deno.test(
   "an API server that went away is a network failure naming it",
   withApi(async (api, kubeconfig) => {
     api.textPod("aws-node-a", "");
-    const { conn, scraper, pods: [a] } = await scraperFor(kubeconfig);
+    const { conn, scraper, pods: [a] } = await scraperFor(api, kubeconfig);
     try {
       assert(a !== undefined);
       await api.close();
@@ -221,7 +187,7 @@ Deno.test(
   "the body limit: by Content-Length before reading, and as a streamed body arrives",
   withApi(async (api, kubeconfig) => {
     api.textPod("aws-node-big", "x".repeat(2048));
-    const { conn, scraper, pods: [big] } = await scraperFor(kubeconfig, 1024);
+    const { conn, scraper, pods: [big] } = await scraperFor(api, kubeconfig, 1024);
     try {
       assert(big !== undefined);
       const e = await assertRejects(

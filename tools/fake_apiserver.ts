@@ -1,8 +1,12 @@
 /**
  * An in-process HTTPS fake of the Kubernetes API server, with its own CA and
- * a bearer token: pod list (label selector, limit/continue) and the pod
- * proxy `.../pods/<name>:<port>/proxy/metrics`. Each pod's answer is set by
- * the test or by the simulator.
+ * a bearer token: pod list (label selector, limit/continue, a
+ * resourceVersion), pod watch (events after a resourceVersion, bookmarks,
+ * `410 Gone` for a version older than its event window, streams it can cut)
+ * and the pod proxy `.../pods/<name>:<port>/proxy/metrics`. Pod objects are
+ * as large as a real aws-node pod's (two containers, an init container, the
+ * full env list, volumes, managed fields: ~10 KB of JSON). Each pod's answer
+ * is set by the test or by the simulator.
  *
  * @module
  */
@@ -33,14 +37,37 @@ export function certFile(name: string): string {
   return Deno.readTextFileSync(new URL(name, CERT_DIR));
 }
 
+interface PodEvent {
+  readonly type: "ADDED" | "MODIFIED" | "DELETED";
+  readonly rv: number;
+  readonly pod: FakePod;
+}
+
+interface Watcher {
+  readonly namespace: string;
+  readonly selector: string[][];
+  readonly send: (line: string) => void;
+  readonly close: () => void;
+}
+
+/** Events kept for watches that resume; older versions get `410 Gone`. */
+const EVENT_WINDOW = 1000;
+
 /** The fake API server. */
 export class FakeApiServer {
-  /** Pods by name (in listing order). */
-  readonly pods: Map<string, FakePod> = new Map();
+  readonly #pods: Map<string, FakePod> = new Map();
   /** Bearer token it accepts. */
   readonly token: string;
   /** Counts of requests by kind. */
-  readonly counts = { list: 0, proxy: 0, unauthorized: 0 };
+  readonly counts = { list: 0, watch: 0, proxy: 0, unauthorized: 0 };
+  /** Bytes of pod list and watch bodies sent. */
+  listBytes = 0;
+  /** While true, watch requests get HTTP 503. */
+  failWatches = false;
+  #rv = 1;
+  #events: PodEvent[] = [];
+  #watchers = new Set<Watcher>();
+  #watchWaiters: { n: number; resolve: () => void }[] = [];
   /** Proxy paths asked for, in order. */
   readonly proxyPaths: string[] = [];
   #server: Deno.HttpServer<Deno.NetAddr>;
@@ -81,6 +108,84 @@ export class FakeApiServer {
     return `https://127.0.0.1:${this.#server.addr.port}`;
   }
 
+  /** Pods by name (in listing order); change them with addPod, removePod, updatePod. */
+  get pods(): ReadonlyMap<string, FakePod> {
+    return this.#pods;
+  }
+
+  /** The current resourceVersion. */
+  get resourceVersion(): number {
+    return this.#rv;
+  }
+
+  /** Watch streams open now. */
+  get openWatches(): number {
+    return this.#watchers.size;
+  }
+
+  #event(type: PodEvent["type"], pod: FakePod): void {
+    const ev = { type, rv: ++this.#rv, pod: { ...pod } };
+    this.#events.push(ev);
+    if (this.#events.length > EVENT_WINDOW) this.#events.shift();
+    for (const w of this.#watchers) {
+      if (matches(pod, w.namespace, w.selector)) w.send(eventLine(ev));
+    }
+  }
+
+  /**
+   * Removes a pod (a DELETED event).
+   *
+   * @param name pod name
+   */
+  removePod(name: string): void {
+    const pod = this.#pods.get(name);
+    if (pod === undefined) return;
+    this.#pods.delete(name);
+    this.#event("DELETED", pod);
+  }
+
+  /**
+   * Changes a pod's fields (a MODIFIED event).
+   *
+   * @param name pod name
+   * @param patch the fields to change
+   */
+  updatePod(name: string, patch: Partial<FakePod>): void {
+    const pod = this.#pods.get(name);
+    if (pod === undefined) throw new Error(`no pod ${name}`);
+    Object.assign(pod, patch);
+    this.#event("MODIFIED", pod);
+  }
+
+  /**
+   * Resolves once `n` watch requests have arrived since the start.
+   *
+   * @param n how many in total
+   */
+  watched(n: number): Promise<void> {
+    if (this.counts.watch >= n) return Promise.resolve();
+    return new Promise((resolve) => this.#watchWaiters.push({ n, resolve }));
+  }
+
+  /** Sends a BOOKMARK with the current resourceVersion on every open watch. */
+  bookmark(): void {
+    const line = JSON.stringify({
+      type: "BOOKMARK",
+      object: { kind: "Pod", apiVersion: "v1", metadata: { resourceVersion: String(this.#rv) } },
+    }) + "\n";
+    for (const w of this.#watchers) w.send(line);
+  }
+
+  /** Ends every open watch stream (as an API server restart does). */
+  cutWatches(): void {
+    for (const w of [...this.#watchers]) w.close();
+  }
+
+  /** Forgets the event history: a watch from any older version gets `410 Gone`. */
+  compact(): void {
+    this.#events = [];
+  }
+
   /**
    * Adds (or replaces) a pod with the aws-node label.
    *
@@ -101,7 +206,10 @@ export class FakeApiServer {
       behaviour,
       ...extra,
     };
-    this.pods.set(name, pod);
+    const replaced = this.#pods.get(name);
+    if (replaced !== undefined) this.#event("DELETED", replaced);
+    this.#pods.set(name, pod);
+    this.#event("ADDED", pod);
     return pod;
   }
 
@@ -179,9 +287,10 @@ export class FakeApiServer {
     return new Promise((resolve) => this.#hangWaiters.push({ n, resolve }));
   }
 
-  /** Stops the server and releases hung requests. */
+  /** Stops the server and releases hung requests and watches. */
   async close(): Promise<void> {
     for (const release of this.#hung) release();
+    this.cutWatches();
     await this.#server.shutdown();
   }
 
@@ -192,7 +301,11 @@ export class FakeApiServer {
     }
     const url = new URL(req.url);
     const list = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(url.pathname);
-    if (list && req.method === "GET") return this.#list(list[1] as string, url);
+    if (list && req.method === "GET") {
+      const watch = url.searchParams.get("watch");
+      if (watch === "1" || watch === "true") return this.#watch(list[1] as string, url);
+      return this.#list(list[1] as string, url);
+    }
     const proxy = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/:]+):(\d+)\/proxy\/metrics$/.exec(
       url.pathname,
     );
@@ -206,29 +319,79 @@ export class FakeApiServer {
 
   #list(namespace: string, url: URL): Response {
     this.counts.list++;
-    const selector = url.searchParams.get("labelSelector") ?? "";
-    const wanted = selector.split(",").filter((s) => s !== "").map((s) => s.split("="));
-    const matching = [...this.pods.values()].filter((p) =>
-      p.namespace === namespace && wanted.every(([k, v]) => p.labels[k as string] === v)
-    );
+    const wanted = parseSelector(url.searchParams.get("labelSelector") ?? "");
+    const matching = [...this.#pods.values()].filter((p) => matches(p, namespace, wanted));
     const limit = Number(url.searchParams.get("limit") ?? "0") || matching.length;
     const start = Number(url.searchParams.get("continue") ?? "0");
     const page = matching.slice(start, start + limit);
     const next = start + limit < matching.length ? String(start + limit) : undefined;
-    return Response.json({
-      kind: "PodList",
-      apiVersion: "v1",
-      metadata: { resourceVersion: "1", ...(next ? { continue: next } : {}) },
-      items: page.map((p) => ({
-        metadata: { name: p.name, namespace: p.namespace, uid: p.uid, labels: p.labels },
-        spec: { nodeName: p.node, containers: [{ name: "aws-node", image: "aws-node" }] },
-        status: { phase: p.phase, podIP: p.podIP },
-      })),
+    const rv = String(this.#rv);
+    const body = `{"kind":"PodList","apiVersion":"v1","metadata":${
+      JSON.stringify({ resourceVersion: rv, ...(next ? { continue: next } : {}) })
+    },"items":[${page.map((p) => JSON.stringify(podObject(p, rv))).join(",")}]}`;
+    this.listBytes += body.length;
+    return new Response(body, { headers: { "content-type": "application/json" } });
+  }
+
+  #watch(namespace: string, url: URL): Response {
+    this.counts.watch++;
+    for (const w of this.#watchWaiters.filter((w) => this.counts.watch >= w.n)) {
+      this.#watchWaiters.splice(this.#watchWaiters.indexOf(w), 1);
+      w.resolve();
+    }
+    if (this.failWatches) {
+      return status(503, "ServiceUnavailable", "the watch cache is not ready (test)");
+    }
+    const from = Number(url.searchParams.get("resourceVersion") ?? "0");
+    const oldest = this.#events[0]?.rv ?? this.#rv + 1;
+    const selector = parseSelector(url.searchParams.get("labelSelector") ?? "");
+    const enc = new TextEncoder();
+    if (from < oldest - 1) {
+      const gone = JSON.stringify({
+        type: "ERROR",
+        object: {
+          kind: "Status",
+          apiVersion: "v1",
+          status: "Failure",
+          message: `too old resource version: ${from} (${oldest - 1})`,
+          reason: "Expired",
+          code: 410,
+        },
+      }) + "\n";
+      return new Response(gone, { headers: { "content-type": "application/json" } });
+    }
+    let watcher: Watcher | undefined;
+    const body = new ReadableStream<Uint8Array>({
+      start: (ctl) => {
+        const send = (line: string) => {
+          this.listBytes += line.length;
+          ctl.enqueue(enc.encode(line));
+        };
+        for (const ev of this.#events) {
+          if (ev.rv > from && matches(ev.pod, namespace, selector)) send(eventLine(ev));
+        }
+        watcher = {
+          namespace,
+          selector,
+          send,
+          close: () => {
+            this.#watchers.delete(watcher as Watcher);
+            try {
+              ctl.close();
+            } catch {
+              // already closed by the client
+            }
+          },
+        };
+        this.#watchers.add(watcher);
+      },
+      cancel: () => void this.#watchers.delete(watcher as Watcher),
     });
+    return new Response(body, { headers: { "content-type": "application/json" } });
   }
 
   async #proxy(namespace: string, name: string, req: Request): Promise<Response> {
-    const pod = this.pods.get(name);
+    const pod = this.#pods.get(name);
     if (pod === undefined || pod.namespace !== namespace) {
       return status(404, "NotFound", `pods "${name}" not found`);
     }
@@ -263,6 +426,238 @@ export class FakeApiServer {
         return new Response("too late", { status: 504 });
     }
   }
+}
+
+function parseSelector(selector: string): string[][] {
+  return selector.split(",").filter((s) => s !== "").map((s) => s.split("="));
+}
+
+function matches(p: FakePod, namespace: string, selector: string[][]): boolean {
+  return p.namespace === namespace && selector.every(([k, v]) => p.labels[k as string] === v);
+}
+
+function eventLine(ev: PodEvent): string {
+  return JSON.stringify({ type: ev.type, object: podObject(ev.pod, String(ev.rv)) }) + "\n";
+}
+
+const AWS_NODE_ENV: [string, string][] = [
+  ["ADDITIONAL_ENI_TAGS", "{}"],
+  ["ANNOTATE_POD_IP", "false"],
+  ["AWS_VPC_CNI_NODE_PORT_SUPPORT", "true"],
+  ["AWS_VPC_ENI_MTU", "9001"],
+  ["AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", "false"],
+  ["AWS_VPC_K8S_CNI_EXTERNALSNAT", "false"],
+  ["AWS_VPC_K8S_CNI_LOGLEVEL", "DEBUG"],
+  ["AWS_VPC_K8S_CNI_LOG_FILE", "/host/var/log/aws-routed-eni/ipamd.log"],
+  ["AWS_VPC_K8S_CNI_RANDOMIZESNAT", "prng"],
+  ["AWS_VPC_K8S_CNI_VETHPREFIX", "eni"],
+  ["AWS_VPC_K8S_PLUGIN_LOG_FILE", "/var/log/aws-routed-eni/plugin.log"],
+  ["AWS_VPC_K8S_PLUGIN_LOG_LEVEL", "DEBUG"],
+  ["CLUSTER_NAME", "prod"],
+  ["DISABLE_INTROSPECTION", "false"],
+  ["DISABLE_METRICS", "false"],
+  ["DISABLE_NETWORK_RESOURCE_PROVISIONING", "false"],
+  ["ENABLE_IPv4", "true"],
+  ["ENABLE_IPv6", "false"],
+  ["ENABLE_POD_ENI", "false"],
+  ["ENABLE_PREFIX_DELEGATION", "false"],
+  ["ENABLE_SUBNET_DISCOVERY", "true"],
+  ["NETWORK_POLICY_ENFORCING_MODE", "standard"],
+  ["VPC_CNI_VERSION", "v1.19.2"],
+  ["VPC_ID", "vpc-0a1b2c3d4e5f60718"],
+  ["WARM_ENI_TARGET", "1"],
+  ["WARM_PREFIX_TARGET", "1"],
+];
+
+/**
+ * A pod object the size and shape of a real aws-node pod (the upstream
+ * DaemonSet's pod spec and a running pod's status).
+ */
+function podObject(p: FakePod, rv: string): unknown {
+  const env = [
+    ...AWS_NODE_ENV.map(([name, value]) => ({ name, value })),
+    {
+      name: "MY_NODE_NAME",
+      valueFrom: { fieldRef: { apiVersion: "v1", fieldPath: "spec.nodeName" } },
+    },
+    {
+      name: "MY_POD_NAME",
+      valueFrom: { fieldRef: { apiVersion: "v1", fieldPath: "metadata.name" } },
+    },
+  ];
+  const mounts = [
+    ["/host/opt/cni/bin", "cni-bin-dir"],
+    ["/host/etc/cni/net.d", "cni-net-dir"],
+    ["/host/var/log/aws-routed-eni", "log-dir"],
+    ["/var/run/aws-node", "run-dir"],
+    ["/run/xtables.lock", "xtables-lock"],
+    ["/var/run/secrets/kubernetes.io/serviceaccount", "kube-api-access-x7k2p"],
+  ].map(([mountPath, name]) => ({ mountPath, name }));
+  const resources = { requests: { cpu: "25m" } };
+  const image = (n: string) =>
+    `602401143452.dkr.ecr.eu-west-1.amazonaws.com/amazon-k8s-cni${n}:v1.19.2-eksbuild.1`;
+  const started = "2026-11-01T10:00:00Z";
+  const cstatus = (name: string, img: string) => ({
+    containerID: `containerd://${"0123456789abcdef".repeat(4)}`,
+    image: img,
+    imageID: `${img.split(":")[0]}@sha256:${"89abcdef01234567".repeat(4)}`,
+    lastState: {},
+    name,
+    ready: true,
+    restartCount: 0,
+    started: true,
+    state: { running: { startedAt: started } },
+  });
+  const fieldsV1 = Object.fromEntries(
+    AWS_NODE_ENV.map((
+      [name],
+    ) => [`k:{"name":"${name}"}`, { ".": {}, "f:name": {}, "f:value": {} }]),
+  );
+  return {
+    metadata: {
+      name: p.name,
+      generateName: "aws-node-",
+      namespace: p.namespace,
+      uid: p.uid,
+      resourceVersion: rv,
+      creationTimestamp: started,
+      labels: {
+        ...p.labels,
+        "app.kubernetes.io/instance": "aws-vpc-cni",
+        "app.kubernetes.io/name": "aws-node",
+        "controller-revision-hash": "5f7c9d8b6",
+        "pod-template-generation": "3",
+      },
+      ownerReferences: [{
+        apiVersion: "apps/v1",
+        blockOwnerDeletion: true,
+        controller: true,
+        kind: "DaemonSet",
+        name: "aws-node",
+        uid: "9a1b2c3d-4e5f-6789-abcd-ef0123456789",
+      }],
+      managedFields: [{
+        apiVersion: "v1",
+        fieldsType: "FieldsV1",
+        fieldsV1: {
+          "f:spec": { "f:containers": { 'k:{"name":"aws-node"}': { "f:env": fieldsV1 } } },
+        },
+        manager: "kube-controller-manager",
+        operation: "Update",
+        time: started,
+      }],
+    },
+    spec: {
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{
+              matchFields: [{ key: "metadata.name", operator: "In", values: [p.node] }],
+            }],
+          },
+        },
+      },
+      containers: [
+        {
+          name: "aws-node",
+          image: image(""),
+          env,
+          ports: [{ containerPort: 61678, hostPort: 61678, name: "metrics", protocol: "TCP" }],
+          livenessProbe: {
+            exec: { command: ["/app/grpc-health-probe", "-addr=:50051", "-connect-timeout=5s"] },
+            initialDelaySeconds: 60,
+            timeoutSeconds: 10,
+          },
+          readinessProbe: {
+            exec: { command: ["/app/grpc-health-probe", "-addr=:50051", "-connect-timeout=5s"] },
+            initialDelaySeconds: 1,
+            timeoutSeconds: 10,
+          },
+          resources,
+          securityContext: { capabilities: { add: ["NET_ADMIN", "NET_RAW"] } },
+          volumeMounts: mounts,
+        },
+        {
+          name: "aws-eks-nodeagent",
+          image:
+            "602401143452.dkr.ecr.eu-west-1.amazonaws.com/amazon/aws-network-policy-agent:v1.1.6",
+          args: [
+            "--enable-ipv6=false",
+            "--enable-network-policy=false",
+            "--metrics-bind-addr=:8162",
+          ],
+          env: [{ name: "MY_NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }],
+          resources,
+          securityContext: { capabilities: { add: ["NET_ADMIN"] }, privileged: true },
+          volumeMounts: [
+            { mountPath: "/sys/fs/bpf", name: "bpf-pin-path" },
+            { mountPath: "/var/log/aws-routed-eni", name: "log-dir" },
+            { mountPath: "/var/run/aws-node", name: "run-dir" },
+          ],
+        },
+      ],
+      initContainers: [{
+        name: "aws-vpc-cni-init",
+        image: image("-init"),
+        env: [
+          { name: "DISABLE_TCP_EARLY_DEMUX", value: "false" },
+          { name: "ENABLE_IPv6", value: "false" },
+        ],
+        resources,
+        securityContext: { privileged: true },
+        volumeMounts: [{ mountPath: "/host/opt/cni/bin", name: "cni-bin-dir" }],
+      }],
+      dnsPolicy: "ClusterFirst",
+      hostNetwork: true,
+      nodeName: p.node,
+      priorityClassName: "system-node-critical",
+      serviceAccountName: "aws-node",
+      terminationGracePeriodSeconds: 10,
+      tolerations: [{ operator: "Exists" }],
+      volumes: [
+        { hostPath: { path: "/sys/fs/bpf" }, name: "bpf-pin-path" },
+        { hostPath: { path: "/opt/cni/bin" }, name: "cni-bin-dir" },
+        { hostPath: { path: "/etc/cni/net.d" }, name: "cni-net-dir" },
+        {
+          hostPath: { path: "/var/log/aws-routed-eni", type: "DirectoryOrCreate" },
+          name: "log-dir",
+        },
+        { hostPath: { path: "/var/run/aws-node", type: "DirectoryOrCreate" }, name: "run-dir" },
+        { hostPath: { path: "/run/xtables.lock", type: "FileOrCreate" }, name: "xtables-lock" },
+        {
+          name: "kube-api-access-x7k2p",
+          projected: {
+            defaultMode: 420,
+            sources: [
+              { serviceAccountToken: { expirationSeconds: 3607, path: "token" } },
+              {
+                configMap: { items: [{ key: "ca.crt", path: "ca.crt" }], name: "kube-root-ca.crt" },
+              },
+            ],
+          },
+        },
+      ],
+    },
+    status: {
+      conditions: [
+        "PodReadyToStartContainers",
+        "Initialized",
+        "Ready",
+        "ContainersReady",
+        "PodScheduled",
+      ]
+        .map((type) => ({ lastTransitionTime: started, status: "True", type })),
+      containerStatuses: [cstatus("aws-eks-nodeagent", "agent"), cstatus("aws-node", image(""))],
+      initContainerStatuses: [cstatus("aws-vpc-cni-init", image("-init"))],
+      hostIP: p.podIP,
+      hostIPs: [{ ip: p.podIP }],
+      phase: p.phase,
+      podIP: p.podIP,
+      podIPs: p.podIP === "" ? [] : [{ ip: p.podIP }],
+      qosClass: "Burstable",
+      startTime: started,
+    },
+  };
 }
 
 function status(code: number, reason: string, message: string): Response {

@@ -11,7 +11,8 @@ import { type Clock, systemClock } from "../../lib/clock.ts";
 import type { CycleReport } from "../../lib/collector.ts";
 import { errorText, exitCodeFor } from "../../lib/errors.ts";
 import { ImdsUnavailable } from "../../lib/identity.ts";
-import { logger, setupLogging } from "../../lib/logging.ts";
+import { logger } from "../../lib/logging.ts";
+import { LogCapture } from "./logs.ts";
 import { passThrough } from "../../tools/spawn.ts";
 import { FakeApiServer } from "../../tools/fake_apiserver.ts";
 import { FakeCloudWatch } from "./fake_cloudwatch.ts";
@@ -32,12 +33,14 @@ export class World {
   readonly dir: string;
   readonly kubeconfig: string;
   /** Captured log lines (JSON). */
-  readonly logs: string[] = [];
+  readonly logs: string[];
   /** Captured stdout lines. */
   readonly stdout: string[] = [];
-  #logWaiters: { match: (msg: string) => boolean; n: number; resolve: () => void }[] = [];
+  #capture: LogCapture;
 
-  private constructor(api: FakeApiServer, cw: FakeCloudWatch, dir: string) {
+  private constructor(api: FakeApiServer, cw: FakeCloudWatch, dir: string, logs: LogCapture) {
+    this.#capture = logs;
+    this.logs = logs.lines;
     this.api = api;
     this.cw = cw;
     this.dir = dir;
@@ -49,20 +52,8 @@ export class World {
 
   /** Starts both fakes and captures logs. */
   static async start(): Promise<World> {
-    const w = new World(FakeApiServer.start(), FakeCloudWatch.start(), Deno.makeTempDirSync());
-    await setupLogging("debug", "json", (l) => w.#log(l));
-    return w;
-  }
-
-  #log(line: string): void {
-    this.logs.push(line);
-    const msg = String(JSON.parse(line)["msg"]);
-    for (const waiter of [...this.#logWaiters]) {
-      if (waiter.match(msg) && --waiter.n === 0) {
-        this.#logWaiters.splice(this.#logWaiters.indexOf(waiter), 1);
-        waiter.resolve();
-      }
-    }
+    const logs = await LogCapture.start();
+    return new World(FakeApiServer.start(), FakeCloudWatch.start(), Deno.makeTempDirSync(), logs);
   }
 
   /**
@@ -72,9 +63,7 @@ export class World {
    * @param n how many in total @default 1
    */
   logged(match: (msg: string) => boolean, n = 1): Promise<void> {
-    const seen = this.records().filter((r) => match(String(r["msg"]))).length;
-    if (seen >= n) return Promise.resolve();
-    return new Promise((resolve) => this.#logWaiters.push({ match, n: n - seen, resolve }));
+    return this.#capture.logged(match, n);
   }
 
   /** Parsed log records. */

@@ -34,7 +34,7 @@ export class CycleLog implements Sink {
       });
       return;
     }
-    if (r.listStale !== undefined) log.warn("cycle: {stale}", { stale: r.listStale });
+    if (r.listStale !== undefined) log.warn("pods: {stale}", { stale: r.listStale });
     const max = this.#maxFailureLogs;
     for (const f of r.failures.slice(0, max)) {
       log.warn("scrape of pod {pod} on node {node} failed ({kind}): {reason}", {

@@ -282,7 +282,7 @@ Deno.test("the cycle log says when the pod set is the watch's last known one", a
   new CycleLog().observe({ ...r, listStale: "the pod watch is down since X (HTTP 503)" });
   assertEquals(
     logs.filter((l) => l["level"] === "warning").map((l) => l["msg"]),
-    ["cycle: the pod watch is down since X (HTTP 503)"],
+    ["pods: the pod watch is down since X (HTTP 503)"],
   );
 });
 

@@ -54,9 +54,9 @@ export class Proc {
     );
   }
 
-  async stop(): Promise<void> {
+  async stop(signal: Deno.Signal = "SIGTERM"): Promise<void> {
     try {
-      this.child.kill("SIGTERM");
+      this.child.kill(signal);
     } catch {
       // already gone
     }
@@ -186,31 +186,7 @@ export class Cluster {
       `${d}/sa.pub`,
       pem("PUBLIC KEY", await crypto.subtle.exportKey("spki", keys.publicKey)),
     );
-    const certs = new URL("../../tools/certs/", import.meta.url).pathname;
-    const api = new Proc("kube-apiserver", `${CACHE}/bin/kube-apiserver-${K8S}`, [
-      "--etcd-servers=http://127.0.0.1:2379",
-      "--bind-address=127.0.0.1",
-      "--secure-port=6443",
-      "--advertise-address=10.200.0.1",
-      `--tls-cert-file=${certs}server.crt`,
-      `--tls-private-key-file=${certs}server.key`,
-      `--client-ca-file=${certs}ca.crt`,
-      `--service-account-key-file=${d}/sa.pub`,
-      `--service-account-signing-key-file=${d}/sa.key`,
-      "--service-account-issuer=https://kubernetes.default.svc",
-      "--authorization-mode=RBAC",
-      "--service-cluster-ip-range=10.96.0.0/16",
-      // no controller-manager creates "default" service accounts here
-      "--disable-admission-plugins=ServiceAccount",
-      "--profiling=false",
-    ], d);
-    this.procs.push(api);
-    await waitFor(
-      "kube-apiserver /readyz",
-      async () => (await this.kube.req("GET", "/readyz")).ok,
-      120_000,
-      api,
-    );
+    const api = await this.#startApiServer();
     await waitFor(
       "the kube-system namespace",
       async () => (await this.kube.req("GET", "/api/v1/namespaces/kube-system")).ok,
@@ -239,6 +215,53 @@ export class Cluster {
       60_000,
       moto,
     );
+  }
+
+  /** Starts kube-apiserver and waits until it is ready. */
+  async #startApiServer(): Promise<Proc> {
+    const d = this.dir;
+    const certs = new URL("../../tools/certs/", import.meta.url).pathname;
+    const api = new Proc("kube-apiserver", `${CACHE}/bin/kube-apiserver-${K8S}`, [
+      "--etcd-servers=http://127.0.0.1:2379",
+      "--bind-address=127.0.0.1",
+      "--secure-port=6443",
+      "--advertise-address=10.200.0.1",
+      `--tls-cert-file=${certs}server.crt`,
+      `--tls-private-key-file=${certs}server.key`,
+      `--client-ca-file=${certs}ca.crt`,
+      `--service-account-key-file=${d}/sa.pub`,
+      `--service-account-signing-key-file=${d}/sa.key`,
+      "--service-account-issuer=https://kubernetes.default.svc",
+      "--authorization-mode=RBAC",
+      "--service-cluster-ip-range=10.96.0.0/16",
+      // no controller-manager creates "default" service accounts here
+      "--disable-admission-plugins=ServiceAccount",
+      "--profiling=false",
+    ], d);
+    this.procs.push(api);
+    await waitFor(
+      "kube-apiserver /readyz",
+      async () => (await this.kube.req("GET", "/readyz")).ok,
+      120_000,
+      api,
+    );
+    return api;
+  }
+
+  /**
+   * Kills kube-apiserver (SIGKILL: a crash; on SIGTERM it stops accepting at
+   * once but holds open watches for its 60 s grace period), keeps it down for
+   * `downMs`, starts it again on the same etcd.
+   *
+   * @param downMs how long it stays down
+   */
+  async restartApiServer(downMs: number): Promise<void> {
+    const old = this.procs.find((p) => p.name === "kube-apiserver");
+    if (old === undefined) throw new Error("kube-apiserver is not running");
+    await old.stop("SIGKILL");
+    this.procs.splice(this.procs.indexOf(old), 1);
+    await new Promise((resolve) => setTimeout(resolve, downMs));
+    await this.#startApiServer();
   }
 
   /** Starts an IMDS mock (IMDSv2 required) on `port`. */

@@ -28,6 +28,7 @@ import { freshNode, type NodeFigures } from "../../tools/sim.ts";
 import { API, Cluster, createPod, deletePod, Kube, MOTO_URL, SimNode } from "./env.ts";
 import { METRICS } from "../../lib/catalog.ts";
 import { dashboardBody } from "../../lib/dashboard.ts";
+import { parseExposition } from "../../lib/expfmt.ts";
 
 if (Deno.env.get("E2E_NETNS") === undefined) {
   throw new Error("run the e2e suite through `deno task e2e` (it needs its own network namespace)");
@@ -541,6 +542,132 @@ Deno.test(
     for (const n of nodes) {
       n.close();
       await deletePod(kube, n.name).catch(() => {});
+    }
+    nodes.length = 0;
+  },
+);
+
+/** Requests of one verb on pods the API server has counted since it started. */
+async function podRequests(verb: string): Promise<number> {
+  const text = await (await cluster.kube.req("GET", "/metrics")).text();
+  const fam = parseExposition(text, { wanted: new Set(["apiserver_request_total"]) })
+    .get("apiserver_request_total");
+  return (fam?.samples ?? [])
+    .filter((s) =>
+      s.labels["verb"] === verb && s.labels["resource"] === "pods" && s.labels["subresource"] === ""
+    )
+    .reduce((a, s) => a + s.value, 0);
+}
+
+Deno.test(
+  "direct mode: nodes read on their own IPs with a token that may not use pods/proxy; one LIST, then the watch",
+  opts,
+  async () => {
+    const kube = cluster.kube;
+    // a service account with list and watch on pods, and nothing else
+    await kube.json("POST", "/api/v1/namespaces/kube-system/serviceaccounts", {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: { name: "e2e-direct" },
+    });
+    await kube.json("POST", "/apis/rbac.authorization.k8s.io/v1/clusterroles", {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRole",
+      metadata: { name: "e2e-direct" },
+      rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["list", "watch"] }],
+    });
+    await kube.json("POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: "e2e-direct" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "e2e-direct" },
+      subjects: [{ kind: "ServiceAccount", name: "e2e-direct", namespace: "kube-system" }],
+    });
+    await addNode("aws-node-d1", grow(1));
+    await addNode("aws-node-d2", grow(2));
+    const closed = await addNode("aws-node-d-closed", () => {}, false);
+    const lists = await podRequests("LIST");
+    const run = await runHelper(
+      ["--interval", "2", "--scrape-via", "direct"],
+      { AWS_CLUSTER_ID: "e2e-direct", KUBECONFIG_AUTH: await mintToken(kube, "e2e-direct") },
+      5,
+      async (n) => {
+        // a node joining mid-run reaches the helper through the watch
+        if (n === 2) await addNode("aws-node-d3", grow(3));
+      },
+    );
+    assertEquals(run.code, 0, run.stderr.join("\n"));
+    const refused = run.stderr.filter((l) =>
+      l.includes('"level":"warning"') && l.includes("aws-node-d-closed")
+    );
+    assert(refused.length >= 5, run.stderr.join("\n"));
+    assert(
+      refused[0]?.includes(`cannot reach ${closed.ip}:61678`) &&
+        refused[0]?.includes("inbound tcp/61678"),
+      refused[0],
+    );
+    const got = await readBack("e2e-direct", run);
+    const starts = got.get("assignIPAddresses")?.t ?? [];
+    assertEquals(starts.length, 5);
+    compare(got, expected(starts, nodes));
+    assert((nodes.find((x) => x.name === "aws-node-d3")?.served.length ?? 0) >= 2);
+    // five cycles and a pod added: the API server saw one LIST of pods (the first)
+    assertEquals((await podRequests("LIST")) - lists, 1);
+    for (const x of nodes) {
+      x.close();
+      await deletePod(kube, x.name).catch(() => {});
+    }
+    nodes.length = 0;
+  },
+);
+
+Deno.test(
+  "the watch cut by an API server restart: cycles go on with the last known pods, no increase lost or doubled",
+  opts,
+  async () => {
+    await addNode("aws-node-r1", grow(1));
+    await addNode("aws-node-r2", grow(2));
+    let restarted = false;
+    const run = await runHelper(
+      ["--interval", "2"],
+      { AWS_CLUSTER_ID: "e2e-restart" },
+      10,
+      async (n) => {
+        if (n === 2) {
+          // down for 5 s: at least two cycles run while it is away
+          await cluster.restartApiServer(5000);
+          restarted = true;
+        }
+        // a node joining after the restart arrives through the resumed watch
+        if (n === 5 && restarted) await addNode("aws-node-r3", grow(3));
+      },
+    );
+    assertEquals(run.code, 0, run.stderr.join("\n"));
+    assert(run.stderr.some((l) => l.includes("the pod watch broke")), run.stderr.join("\n"));
+    assert(
+      run.stderr.some((l) => l.includes("the pod watch is back after")),
+      run.stderr.join("\n"),
+    );
+    assert(
+      run.stderr.some((l) => l.includes('"msg":"pods: the pod watch is down since')),
+      "a cycle said it used the last known pods",
+    );
+    const got = await readBack("e2e-restart", run);
+    const starts = got.get("assignIPAddresses")?.t ?? [];
+    // cycles that scraped no pod (the API server away) published nothing
+    assert(starts.length >= 4 && starts.length < 10, `${starts.length} cycles published`);
+    compare(got, expected(starts, nodes));
+    // every increase the nodes made after their first scrape is in CloudWatch, once
+    const total = (got.get("addReqCount")?.v ?? []).reduce((a, b) => a + b, 0);
+    const served = nodes.reduce((a, x) => {
+      const s = x.served;
+      return a + ((s.at(-1)?.figures.addReq ?? 0) - (s[0]?.figures.addReq ?? 0));
+    }, 0);
+    assertEquals(total, served);
+    assert((nodes.find((x) => x.name === "aws-node-r3")?.served.length ?? 0) >= 2);
+    for (const x of nodes) {
+      x.close();
+      await deletePod(cluster.kube, x.name).catch(() => {});
     }
     nodes.length = 0;
   },

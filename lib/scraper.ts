@@ -130,7 +130,9 @@ export class DirectScraper implements Scraper {
    */
   constructor(opts: DirectScraperOptions) {
     this.#opts = opts;
-    this.#http = Deno.createHttpClient({ http2: false, poolIdleTimeout: 90_000 });
+    // one connection per node per cycle: a pool of idle ones would hold a
+    // socket per node between cycles (thousands), so none is kept
+    this.#http = Deno.createHttpClient({ http2: false, poolMaxIdlePerHost: 0 });
   }
 
   prepare(): Promise<void> {

@@ -76,7 +76,10 @@ export class FakeApiServer {
   #hangsTotal = 0;
   #uid = 0;
 
-  private constructor(server: Deno.HttpServer<Deno.NetAddr>, token: string) {
+  readonly #tls: boolean;
+
+  private constructor(server: Deno.HttpServer<Deno.NetAddr>, token: string, tls: boolean) {
+    this.#tls = tls;
     this.#server = server;
     this.token = token;
   }
@@ -85,27 +88,33 @@ export class FakeApiServer {
    * Starts on 127.0.0.1, a free port.
    *
    * @param token the bearer token to accept
+   * @param opts `tls: false` serves plain HTTP, for a TLS terminator in front
+   *   (`tls_front.ts`: `Deno.serve`'s own TLS stalls small answers ~44 ms) @default tls on
    * @returns the running server
    */
-  static start(token = "test-token-do-not-log"): FakeApiServer {
+  static start(token = "test-token-do-not-log", opts: { tls?: boolean } = {}): FakeApiServer {
     const box: { self?: FakeApiServer } = {};
-    const server = Deno.serve(
-      {
-        hostname: "127.0.0.1",
-        port: 0,
-        cert: certFile("server.crt"),
-        key: certFile("server.key"),
-        onListen: () => {},
-      },
-      (req) => (box.self as FakeApiServer).#handle(req),
-    );
-    box.self = new FakeApiServer(server, token);
+    const tls = opts.tls ?? true;
+    const listen = { hostname: "127.0.0.1", port: 0, onListen: () => {} };
+    const handler = (req: Request) => (box.self as FakeApiServer).#handle(req);
+    const server = tls
+      ? Deno.serve(
+        { ...listen, cert: certFile("server.crt"), key: certFile("server.key") },
+        handler,
+      )
+      : Deno.serve(listen, handler);
+    box.self = new FakeApiServer(server, token, tls);
     return box.self;
   }
 
-  /** `https://127.0.0.1:<port>` */
+  /** `https://127.0.0.1:<port>` (`http://` without TLS) */
   get url(): string {
-    return `https://127.0.0.1:${this.#server.addr.port}`;
+    return `${this.#tls ? "https" : "http"}://127.0.0.1:${this.#server.addr.port}`;
+  }
+
+  /** The port it listens on. */
+  get port(): number {
+    return this.#server.addr.port;
   }
 
   /** Pods by name (in listing order); change them with addPod, removePod, updatePod. */
@@ -238,6 +247,8 @@ export class FakeApiServer {
       cluster?: string;
       token?: string;
       ca?: string;
+      /** the server address @default this server's url */
+      server?: string;
       exec?: { command: string; args: string[] };
     } = {},
   ): void {
@@ -259,7 +270,7 @@ export class FakeApiServer {
         "clusters:",
         `- name: ${JSON.stringify(cluster)}`,
         "  cluster:",
-        `    server: ${this.url}`,
+        `    server: ${opts.server ?? this.url}`,
         `    certificate-authority-data: ${ca}`,
         "users:",
         "- name: fake-user",

@@ -199,14 +199,16 @@ function latencyOf(
   const withQuantiles = new Set<string>();
   const sums = new Map<string, number>();
   const counts = new Map<string, number>();
+  const sumName = `${fam.name}_sum`;
+  const countName = `${fam.name}_count`;
   for (const s of fam.samples) {
     if (s.name === fam.name) {
       withQuantiles.add(seriesKey(s.labels, QUANTILE));
       if (s.labels["quantile"] !== undefined && Number(s.labels["quantile"]) === 0.99) {
         if (Number.isFinite(s.value)) best = Math.max(best, s.value);
       }
-    } else if (s.name === `${fam.name}_sum`) sums.set(seriesKey(s.labels), s.value);
-    else if (s.name === `${fam.name}_count`) counts.set(seriesKey(s.labels), s.value);
+    } else if (s.name === sumName) sums.set(seriesKey(s.labels), s.value);
+    else if (s.name === countName) counts.set(seriesKey(s.labels), s.value);
   }
   for (const [key, count] of counts) {
     const sum = sums.get(key);

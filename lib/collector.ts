@@ -29,8 +29,6 @@ const log = logger("collector");
 /** Families the aggregation reads. */
 const WANTED: ReadonlySet<string> = new Set([...METRICS.map((m) => m.family), START_TIME_FAMILY]);
 
-/** Least time the pod list may take, ms (it is one request per 500 pods). @default 10000 */
-export const MIN_LIST_TIMEOUT_MS = 10_000;
 /** Time the credential refresh before the scrapes may take, ms (an exec plugin). */
 export const PREPARE_TIMEOUT_MS = 30_000;
 
@@ -135,9 +133,9 @@ export class Collector {
     let targets: readonly Target[];
     let stale: string | undefined;
     try {
-      ({ targets, stale } = await this.#deps.lister.list(
-        AbortSignal.any([signal, clock.timeout(Math.max(timeoutMs, MIN_LIST_TIMEOUT_MS))]),
-      ));
+      // the lister bounds each of its requests itself (a first LIST of a
+      // large cluster is many pages): only shutdown stops it from here
+      ({ targets, stale } = await this.#deps.lister.list(signal));
       await this.#deps.scraper.prepare(
         AbortSignal.any([signal, clock.timeout(PREPARE_TIMEOUT_MS)]),
       );

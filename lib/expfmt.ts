@@ -160,7 +160,8 @@ export function parseFloatToken(text: string): number | undefined {
   let i = 0;
   const sign = text.charCodeAt(0);
   if (sign === 43 || sign === 45) i++;
-  if (n - i <= 8) {
+  const first = text.charCodeAt(i) | 0x20; // lower case of a letter
+  if ((first === 105 || first === 110) && n - i <= 8) { // i(nf), n(an)
     const word = text.slice(i).toLowerCase();
     if (word === "inf" || word === "infinity") return sign === 45 ? -Infinity : Infinity;
     if (word === "nan") return NaN;
@@ -332,6 +333,14 @@ class Parser {
     }
   }
 
+  /** Whether `name` is `<wanted>_sum`, `_count` or `_bucket`. */
+  #suffixWanted(name: string): boolean {
+    for (const suffix of SUFFIXES) {
+      if (name.endsWith(suffix) && this.#wanted?.has(name.slice(0, -suffix.length))) return true;
+    }
+    return false;
+  }
+
   /** The family a sample name belongs to, or `undefined` when it is not read. */
   #familyOf(name: string, lineNo: number): { fam: MutableFamily; suffix: string } | undefined {
     const own = this.#families.get(name);
@@ -359,6 +368,7 @@ class Parser {
         `invalid metric name at ${quote(line.slice(start, start + QUOTE_MAX + 1))}`,
       );
     }
+    if (this.#wanted !== undefined && !this.#wanted.has(name) && !this.#suffixWanted(name)) return;
     const target = this.#familyOf(name, lineNo);
     if (target === undefined) return;
     this.#checkText(line, lineNo);
@@ -566,8 +576,14 @@ function checkComplexSample(
  */
 export function seriesKey(
   labels: Readonly<Record<string, string>>,
-  omit: ReadonlySet<string> = new Set(),
+  omit?: ReadonlySet<string>,
 ): string {
-  const names = Object.keys(labels).filter((k) => !omit.has(k)).sort();
-  return names.map((k) => `${k}=${JSON.stringify(labels[k])}`).join(",");
+  const names = Object.keys(labels);
+  if (names.length > 1) names.sort();
+  let out = "";
+  for (const k of names) {
+    if (omit?.has(k)) continue;
+    out += `${out === "" ? "" : ","}${k}=${JSON.stringify(labels[k])}`;
+  }
+  return out;
 }

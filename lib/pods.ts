@@ -80,6 +80,8 @@ export interface WatchOptions {
   readonly backoffMs?: number;
   /** Longest retry delay, ms. @default 30000 */
   readonly maxBackoffMs?: number;
+  /** Time one LIST page may take (request and body), ms. @default 10000 */
+  readonly pageTimeoutMs?: number;
 }
 
 /** Longest line of a watch stream accepted (one pod object), characters. */
@@ -113,6 +115,7 @@ export class PodWatcher implements TargetLister {
       watchSeconds: opts.watchSeconds ?? 300,
       backoffMs: opts.backoffMs ?? 1000,
       maxBackoffMs: opts.maxBackoffMs ?? 30_000,
+      pageTimeoutMs: opts.pageTimeoutMs ?? 10_000,
     };
   }
 
@@ -148,20 +151,27 @@ export class PodWatcher implements TargetLister {
     }/pods?${q}`;
   }
 
-  /** A paged LIST: replaces the set and the resource version. */
-  async #relist(signal: AbortSignal): Promise<void> {
+  /**
+   * A paged LIST: replaces the set and the resource version. Each page has
+   * its own deadline, so a large cluster's first LIST is not cut short.
+   */
+  async #relist(stop: AbortSignal): Promise<void> {
     const pods = new Map<string, Target>();
     let cont = "";
     let rv = "";
+    let pages = 0;
     do {
       const params: Record<string, string> = { limit: String(this.#query.pageSize ?? 500) };
       if (cont !== "") params["continue"] = cont;
-      const res = await this.#get(this.#url(params), signal, "listing");
+      const signal = AbortSignal.any([stop, this.#clock.timeout(this.#opts.pageTimeoutMs)]);
+      const res = await this.#get(this.#url(params), signal, "listing", ++pages);
       let page: PodList;
       try {
         page = await res.json() as PodList;
       } catch (e) {
-        throw new KubeError(`listing ${this.#what()}: ${readFailure(e, signal)}`);
+        throw new KubeError(
+          `listing ${this.#what()} (page ${pages}): ${readFailure(e, signal)}`,
+        );
       }
       for (const pod of page.items ?? []) {
         const t = toTarget(pod, this.#query.namespace);
@@ -176,18 +186,19 @@ export class PodWatcher implements TargetLister {
     log.debug("listed {n} pods at resourceVersion {rv}", { n: pods.size, rv });
   }
 
-  async #get(url: string, signal: AbortSignal, verb: string): Promise<Response> {
+  async #get(url: string, signal: AbortSignal, verb: string, page = 0): Promise<Response> {
+    const what = `${verb} ${this.#what()}${page > 0 ? ` (page ${page})` : ""}`;
     let res: Response;
     try {
       const auth = await this.#conn.authHeaders(signal);
       const headers = { ...auth, Accept: "application/json" };
       res = await fetch(url, { headers, client: this.#conn.http, signal });
     } catch (e) {
-      throw new KubeError(`${verb} ${this.#what()}: ${readFailure(e, signal)}`);
+      throw new KubeError(`${what}: ${readFailure(e, signal)}`);
     }
     if (res.status === 200) return res;
     const text = await res.text().catch(() => "");
-    throw new KubeError(`${verb} ${this.#what()}: ${statusText(res.status, text)}`, res.status);
+    throw new KubeError(`${what}: ${statusText(res.status, text)}`, res.status);
   }
 
   async #watchLoop(): Promise<void> {
@@ -198,7 +209,7 @@ export class PodWatcher implements TargetLister {
         const ended = await this.#watchOnce(stop);
         if (ended === "gone") {
           log.debug("resourceVersion {rv} is too old (410 Gone): listing again", { rv: this.#rv });
-          await this.#relist(AbortSignal.any([stop, this.#clock.timeout(60_000)]));
+          await this.#relist(stop);
         }
         failures = 0;
         this.#up();
@@ -368,6 +379,7 @@ function readFailure(e: unknown, signal: AbortSignal): string {
   if ((signal.reason as { name?: string } | undefined)?.name === "TimeoutError") {
     return "timed out";
   }
+  if (signal.aborted) return "aborted: shutting down";
   return errorText(e);
 }
 

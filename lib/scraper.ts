@@ -204,6 +204,14 @@ export async function readLimited(
     throw new ScrapeError("http", `body of ${len} bytes is over the ${max}-byte limit`);
   }
   if (res.body === null) return "";
+  if (res.headers.has("content-length")) {
+    // the transport ends the body at its declared length: one read, bounded above
+    try {
+      return await res.text();
+    } catch (e) {
+      throw fetchFailure(e, signal, peer);
+    }
+  }
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;

@@ -213,17 +213,6 @@ Deno.test("hung pods cost only themselves: 500 ms of a slot, then the slow lane;
   assertEquals((await third).failures.length, 9);
 });
 
-Deno.test("a pod list that never answers fails the cycle after the list timeout", async () => {
-  const { clock, pods, collector } = world({ timeout: 2 });
-  pods.listAnswer = "hang";
-  const cycle = collector.collect(new AbortController().signal);
-  clock.tick(9_999);
-  clock.tick(1);
-  const r = await cycle;
-  assertEquals([r.found, r.snapshot, r.aborted], [undefined, null, false]);
-  assertEquals(r.listError, "The signal timed out.");
-});
-
 Deno.test("the cycle log: 20 failed pods one by one, the rest in one line by kind", async () => {
   const logs = await captureLogs();
   const failures = Array.from({ length: 25 }, (_, i) => ({

@@ -80,7 +80,10 @@ Deno.test(
     const stop = new AbortController();
     stop.abort();
     const e = await assertRejects(() => w.list(stop.signal), KubeError);
-    assert(e.message.startsWith("listing pods in kube-system with selector k8s-app=aws-node: "));
+    assertEquals(
+      e.message,
+      "listing pods in kube-system with selector k8s-app=aws-node (page 1): aborted: shutting down",
+    );
     assertEquals(api.counts.list, 0);
 
     const { targets, stale } = await w.list(live());
@@ -204,5 +207,25 @@ Deno.test(
     assertEquals([back.targets.length, back.stale], [2, undefined]);
     assert(logs.messages("info").some((m) => m.startsWith("the pod watch is back after 15 s")));
     assertEquals(api.counts.list, 1);
+  }),
+);
+
+Deno.test(
+  "a LIST page that never answers fails the listing at the page deadline, naming the page",
+  withRig(async ({ api, clock, watcher }) => {
+    api.textPod("aws-node-a", "");
+    api.hangLists = true;
+    const w = watcher();
+    const listing = w.list(live());
+    await api.listsHanging(1);
+    clock.tick(9_999);
+    clock.tick(1);
+    const e = await assertRejects(() => listing, KubeError);
+    assertEquals(
+      e.message,
+      "listing pods in kube-system with selector k8s-app=aws-node (page 1): timed out",
+    );
+    api.hangLists = false;
+    assertEquals((await w.list(live())).targets.length, 1);
   }),
 );

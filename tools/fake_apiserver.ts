@@ -64,10 +64,14 @@ export class FakeApiServer {
   listBytes = 0;
   /** While true, watch requests get HTTP 503. */
   failWatches = false;
+  /** While true, list requests never answer (until the client gives up). */
+  hangLists = false;
   #rv = 1;
   #events: PodEvent[] = [];
   #watchers = new Set<Watcher>();
   #watchWaiters: { n: number; resolve: () => void }[] = [];
+  #listWaiters: { n: number; resolve: () => void }[] = [];
+  #listsHung = 0;
   /** Proxy paths asked for, in order. */
   readonly proxyPaths: string[] = [];
   #server: Deno.HttpServer<Deno.NetAddr>;
@@ -174,6 +178,16 @@ export class FakeApiServer {
   watched(n: number): Promise<void> {
     if (this.counts.watch >= n) return Promise.resolve();
     return new Promise((resolve) => this.#watchWaiters.push({ n, resolve }));
+  }
+
+  /**
+   * Resolves once `n` list requests have been held by `hangLists` since the start.
+   *
+   * @param n how many in total
+   */
+  listsHanging(n: number): Promise<void> {
+    if (this.#listsHung >= n) return Promise.resolve();
+    return new Promise((resolve) => this.#listWaiters.push({ n, resolve }));
   }
 
   /** Sends a BOOKMARK with the current resourceVersion on every open watch. */
@@ -315,6 +329,21 @@ export class FakeApiServer {
     if (list && req.method === "GET") {
       const watch = url.searchParams.get("watch");
       if (watch === "1" || watch === "true") return this.#watch(list[1] as string, url);
+      if (this.hangLists) {
+        this.#listsHung++;
+        for (const w of this.#listWaiters.filter((w) => this.#listsHung >= w.n)) {
+          this.#listWaiters.splice(this.#listWaiters.indexOf(w), 1);
+          w.resolve();
+        }
+        await new Promise<void>((resolve) => {
+          this.#hung.add(resolve);
+          req.signal.addEventListener("abort", () => {
+            this.#hung.delete(resolve);
+            resolve();
+          }, { once: true });
+        });
+        return status(504, "Timeout", "too late");
+      }
       return this.#list(list[1] as string, url);
     }
     const proxy = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/:]+):(\d+)\/proxy\/metrics$/.exec(

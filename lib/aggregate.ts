@@ -21,23 +21,53 @@ import { METRICS, type MetricSpec } from "./catalog.ts";
 export const START_TIME_FAMILY = "process_start_time_seconds";
 const QUANTILE = new Set(["quantile"]);
 
-interface SumCount {
-  sum: number;
-  count: number;
-}
-
+/**
+ * What the aggregator keeps of one pod: its start time and, for every
+ * counter series and latency sum/count it has seen, the last good value,
+ * as `[slot, value, slot, value, ...]` sorted by slot (a slot numbers one
+ * family + label set, shared by every pod: ~0.5 KB a pod instead of a map of
+ * maps).
+ */
 interface PodMemory {
-  startTime: number | undefined;
-  /** family → series key → last good value */
-  counters: Map<string, Map<string, number>>;
-  /** latency series without quantiles → last good sum and count */
-  latency: Map<string, SumCount>;
+  readonly startTime: number | undefined;
+  readonly entries: readonly number[];
 }
 
 /** What the aggregator remembers between cycles: one entry per pod. */
 export class AggregatorState {
-  /** pod key → last good counter values */
+  /** pod key → last good values */
   readonly pods: Map<string, PodMemory> = new Map();
+  readonly #slots = new Map<string, number>();
+
+  /**
+   * The slot of a series, numbered on first sight.
+   *
+   * @param key family and label set
+   * @returns its slot
+   */
+  slot(key: string): number {
+    let s = this.#slots.get(key);
+    if (s === undefined) {
+      s = this.#slots.size;
+      this.#slots.set(key, s);
+    }
+    return s;
+  }
+}
+
+/** The value of `slot` in sorted entries, or `undefined`. */
+function lookup(entries: readonly number[] | undefined, slot: number): number | undefined {
+  if (entries === undefined) return undefined;
+  let lo = 0;
+  let hi = entries.length / 2 - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const s = entries[2 * mid] as number;
+    if (s === slot) return entries[2 * mid + 1];
+    if (s < slot) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
 }
 
 /** One successfully scraped and parsed pod. */
@@ -84,45 +114,52 @@ export class CycleAggregation {
    * @param sample the pod and its parsed families
    */
   add({ pod, families }: PodSample): void {
-    const prev = this.#state.pods.get(pod);
+    const state = this.#state;
+    const prev = state.pods.get(pod);
     if (prev === undefined) this.#baselined++;
     const startTime = families.get(START_TIME_FAMILY)?.samples[0]?.value;
     const restarted = prev !== undefined && startTime !== undefined &&
       prev.startTime !== undefined && startTime !== prev.startTime;
-    const next: PodMemory = { startTime, counters: new Map(), latency: new Map() };
+    // after a restart nothing of the old process is a baseline
+    const before = restarted ? undefined : prev?.entries;
+    const seen = new Map<number, number>();
     for (const spec of METRICS) {
       const fam = families.get(spec.family);
+      if (fam === undefined) continue;
       if (spec.kind === "gauge") {
-        if (fam !== undefined) add(this.#values, spec, sumOwn(fam));
+        add(this.#values, spec, sumOwn(fam));
       } else if (spec.kind === "counter") {
-        const before = restarted ? undefined : prev?.counters.get(spec.family);
-        if (fam === undefined) {
-          // absent (a body cut at a line boundary looks complete): keep the baseline
-          if (before !== undefined) next.counters.set(spec.family, before);
-          continue;
-        }
-        const seen = new Map<string, number>();
         let inc = 0;
         for (const s of fam.samples) {
           if (s.name !== fam.name || Number.isNaN(s.value)) continue;
-          const key = seriesKey(s.labels);
-          seen.set(key, s.value);
+          const slot = state.slot(`${spec.family}\u0001${seriesKey(s.labels)}`);
+          seen.set(slot, s.value);
           if (prev === undefined) continue; // baseline
-          inc += increase(before?.get(key), s.value, restarted);
+          inc += increase(lookup(before, slot), s.value, restarted);
         }
-        // a series missing this time keeps its last value, so its return is not counted twice
-        for (const [key, v] of before ?? []) if (!seen.has(key)) seen.set(key, v);
-        next.counters.set(spec.family, seen);
         add(this.#values, spec, inc);
-      } else if (fam !== undefined) {
-        const before = restarted ? undefined : prev?.latency;
+      } else {
         this.#latency = Math.max(
           this.#latency,
-          latencyOf(fam, prev !== undefined, before, next.latency),
+          latencyOf(fam, prev !== undefined, state, before, seen),
         );
       }
     }
-    this.#next.set(pod, next);
+    // a series (or a whole family) missing this time keeps its last value, so
+    // its return is not counted again (a body cut at a line boundary looks complete)
+    if (before !== undefined) {
+      for (let i = 0; i < before.length; i += 2) {
+        const slot = before[i] as number;
+        if (!seen.has(slot)) seen.set(slot, before[i + 1] as number);
+      }
+    }
+    const slots = [...seen.keys()].sort((a, b) => a - b);
+    const entries = new Array<number>(slots.length * 2);
+    slots.forEach((slot, i) => {
+      entries[2 * i] = slot;
+      entries[2 * i + 1] = seen.get(slot) as number;
+    });
+    this.#next.set(pod, { startTime, entries });
   }
 
   /**
@@ -192,8 +229,9 @@ function increase(before: number | undefined, now: number, restarted: boolean): 
 function latencyOf(
   fam: MetricFamily,
   baselined: boolean,
-  before: ReadonlyMap<string, SumCount> | undefined,
-  remember: Map<string, SumCount>,
+  state: AggregatorState,
+  before: readonly number[] | undefined,
+  remember: Map<number, number>,
 ): number {
   let best = 0;
   const withQuantiles = new Set<string>();
@@ -213,12 +251,16 @@ function latencyOf(
   for (const [key, count] of counts) {
     const sum = sums.get(key);
     if (withQuantiles.has(key) || sum === undefined) continue;
-    remember.set(key, { sum, count });
+    const sumSlot = state.slot(`${sumName}\u0001${key}`);
+    const countSlot = state.slot(`${countName}\u0001${key}`);
+    remember.set(sumSlot, sum);
+    remember.set(countSlot, count);
     if (!baselined) continue;
-    const prev = before?.get(key);
-    const reset = prev === undefined || count < prev.count;
-    const dCount = reset ? count : count - prev.count;
-    const dSum = reset ? sum : sum - prev.sum;
+    const prevSum = lookup(before, sumSlot);
+    const prevCount = lookup(before, countSlot);
+    const reset = prevSum === undefined || prevCount === undefined || count < prevCount;
+    const dCount = reset ? count : count - prevCount;
+    const dSum = reset ? sum : sum - prevSum;
     if (dCount > 0 && Number.isFinite(dSum)) best = Math.max(best, dSum / dCount);
   }
   return best;

@@ -72,3 +72,41 @@ export function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T |
     p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
 }
+
+/** A signal bounded by a parent and a deadline, and how to let go of the parent. */
+export interface Deadline {
+  /** Aborts when the parent aborts (with its reason) or at the deadline (a `TimeoutError`). */
+  readonly signal: AbortSignal;
+  /** Detaches from the parent; call it when the work is done. */
+  readonly release: () => void;
+}
+
+/**
+ * `AbortSignal.any([parent, clock.timeout(ms)])` without its leak: Deno's
+ * `AbortSignal.any` keeps every signal it made (~0.5-0.9 KB) for as long as
+ * its source lives, so one per scrape on the process's shutdown signal grew
+ * the heap by ~25 MB a cycle at 5,000 pods. This one holds the parent only
+ * through a listener that `release()` removes.
+ *
+ * @param clock the clock of the deadline
+ * @param parent e.g. shutdown
+ * @param ms milliseconds to the deadline
+ * @returns the signal and its release
+ */
+export function deadline(clock: Clock, parent: AbortSignal, ms: number): Deadline {
+  const ctl = new AbortController();
+  const timer = clock.timeout(ms);
+  const onParent = () => ctl.abort(parent.reason);
+  const onTimer = () => ctl.abort(timer.reason);
+  const release = () => {
+    parent.removeEventListener("abort", onParent);
+    timer.removeEventListener("abort", onTimer);
+  };
+  if (parent.aborted) {
+    ctl.abort(parent.reason);
+    return { signal: ctl.signal, release };
+  }
+  parent.addEventListener("abort", onParent, { once: true });
+  timer.addEventListener("abort", onTimer, { once: true });
+  return { signal: ctl.signal, release };
+}

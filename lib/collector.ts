@@ -17,7 +17,7 @@ import {
 } from "./aggregate.ts";
 import { ExpositionParseError, parseExposition, quote, QUOTE_MAX } from "./expfmt.ts";
 import { METRICS } from "./catalog.ts";
-import type { Clock } from "./clock.ts";
+import { type Clock, deadline } from "./clock.ts";
 import { errorText } from "./errors.ts";
 import type { Target, TargetLister } from "./pods.ts";
 import { logger } from "./logging.ts";
@@ -136,9 +136,12 @@ export class Collector {
       // the lister bounds each of its requests itself (a first LIST of a
       // large cluster is many pages): only shutdown stops it from here
       ({ targets, stale } = await this.#deps.lister.list(signal));
-      await this.#deps.scraper.prepare(
-        AbortSignal.any([signal, clock.timeout(PREPARE_TIMEOUT_MS)]),
-      );
+      const prep = deadline(clock, signal, PREPARE_TIMEOUT_MS);
+      try {
+        await this.#deps.scraper.prepare(prep.signal);
+      } finally {
+        prep.release();
+      }
     } catch (e) {
       return {
         ...base,
@@ -165,7 +168,14 @@ export class Collector {
         slowAfterMs: SLOW_AFTER_MS,
         timer: (ms) => clock.timeout(ms),
       },
-      (t) => this.#scrapeOne(t, AbortSignal.any([signal, clock.timeout(timeoutMs)]), cycle),
+      async (t) => {
+        const d = deadline(clock, signal, timeoutMs);
+        try {
+          return await this.#scrapeOne(t, d.signal, cycle);
+        } finally {
+          d.release();
+        }
+      },
     );
     let scraped = 0;
     const failures: Failure[] = [];

@@ -16,7 +16,7 @@
  * @module
  */
 
-import type { Clock } from "./clock.ts";
+import { type Clock, deadline, timedOut } from "./clock.ts";
 import { errorText } from "./errors.ts";
 import { type KubeConnection, KubeError } from "./kubeconfig.ts";
 import { logger } from "./logging.ts";
@@ -163,15 +163,19 @@ export class PodWatcher implements TargetLister {
     do {
       const params: Record<string, string> = { limit: String(this.#query.pageSize ?? 500) };
       if (cont !== "") params["continue"] = cont;
-      const signal = AbortSignal.any([stop, this.#clock.timeout(this.#opts.pageTimeoutMs)]);
-      const res = await this.#get(this.#url(params), signal, "listing", ++pages);
+      const d = deadline(this.#clock, stop, this.#opts.pageTimeoutMs);
       let page: PodList;
       try {
-        page = await res.json() as PodList;
-      } catch (e) {
-        throw new KubeError(
-          `listing ${this.#what()} (page ${pages}): ${readFailure(e, signal)}`,
-        );
+        const res = await this.#get(this.#url(params), d.signal, "listing", ++pages);
+        try {
+          page = await res.json() as PodList;
+        } catch (e) {
+          throw new KubeError(
+            `listing ${this.#what()} (page ${pages}): ${readFailure(e, d.signal)}`,
+          );
+        }
+      } finally {
+        d.release();
       }
       for (const pod of page.items ?? []) {
         const t = toTarget(pod, this.#query.namespace);
@@ -256,8 +260,15 @@ export class PodWatcher implements TargetLister {
   async #watchOnce(stop: AbortSignal): Promise<"ended" | "gone"> {
     // the API server ends the request after watchSeconds; if it vanishes
     // without closing the connection, stop waiting a little later
-    const deadline = this.#clock.timeout((this.#opts.watchSeconds + 30) * 1000);
-    const signal = AbortSignal.any([stop, deadline]);
+    const d = deadline(this.#clock, stop, (this.#opts.watchSeconds + 30) * 1000);
+    try {
+      return await this.#watchWithin(stop, d.signal);
+    } finally {
+      d.release();
+    }
+  }
+
+  async #watchWithin(stop: AbortSignal, signal: AbortSignal): Promise<"ended" | "gone"> {
     let res: Response;
     try {
       res = await this.#get(
@@ -285,7 +296,7 @@ export class PodWatcher implements TargetLister {
       }
     } catch (e) {
       if (stop.aborted) throw e;
-      if (deadline.aborted) return "ended";
+      if (timedOut(signal)) return "ended";
       if (e instanceof KubeError) throw e;
       throw new KubeError(`watching ${this.#what()}: ${readFailure(e, signal)}`);
     }

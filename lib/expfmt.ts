@@ -209,7 +209,9 @@ export function parseExposition(
   text: string,
   opts: ParseOptions = {},
 ): Map<string, MetricFamily> {
-  const p = new Parser(opts.wanted);
+  // bytes that are not UTF-8 became U+FFFD when the body was decoded: look
+  // for it per line only when the body has one
+  const p = new Parser(opts.wanted, text.includes("\uFFFD"));
   let pos = 0;
   let lineNo = 0;
   while (pos < text.length) {
@@ -235,8 +237,11 @@ class Parser {
   readonly #wanted: ReadonlySet<string> | undefined;
   readonly #families = new Map<string, MutableFamily>();
 
-  constructor(wanted: ReadonlySet<string> | undefined) {
+  readonly #mayHaveBadBytes: boolean;
+
+  constructor(wanted: ReadonlySet<string> | undefined, mayHaveBadBytes: boolean) {
     this.#wanted = wanted;
+    this.#mayHaveBadBytes = mayHaveBadBytes;
   }
 
   line(line: string, lineNo: number): void {
@@ -324,6 +329,7 @@ class Parser {
 
   /** U+FFFD is what the body's decoding made of bytes that are not UTF-8. */
   #checkText(line: string, lineNo: number): void {
+    if (!this.#mayHaveBadBytes) return;
     const bad = line.indexOf("\uFFFD");
     if (bad !== -1) {
       throw new ExpositionParseError(
@@ -502,7 +508,9 @@ function readLabels(
       lineNo,
       `label ${labelName} of metric ${nm(name)}`,
     );
-    if (Object.hasOwn(labels, labelName)) {
+    // `labels[x]` first: Object.hasOwn on a many-shaped object is slow, and
+    // only a name the prototype also has ("constructor") needs it
+    if (labels[labelName] !== undefined && Object.hasOwn(labels, labelName)) {
       throw new ExpositionParseError(lineNo, `duplicate label ${labelName} in metric ${nm(name)}`);
     }
     labels[labelName] = value;

@@ -373,3 +373,48 @@ Deno.test(
     assertEquals(w.api.counts.proxy, 0);
   }),
 );
+
+Deno.test(
+  "hostile bodies fail only their own pod, with short messages; the cluster's counters stay exact",
+  opts,
+  withWorld(async (w) => {
+    let cycle = 0;
+    const now = () => cycle;
+    // two healthy nodes: 100 -> 110 -> 130 and 7 -> 8 -> 20
+    scripted(w, "aws-node-ok1", [{ addReq: 100 }, { addReq: 110 }, { addReq: 130 }], now);
+    scripted(w, "aws-node-ok2", [{ addReq: 7 }, { addReq: 8 }, { addReq: 20 }], now);
+    // healthy too: families the helper does not read are odd, and one is 10 MB
+    const exotic = (n: number) =>
+      [
+        "# TYPE go_x gaugehistogram",
+        '{"http.requests.ü", method="GET"} 1',
+        `go_info{version="${"v".repeat(10 * 1024 * 1024)}"} 1`,
+        awsNodeText({ ...freshNode(1000), addReq: n }),
+      ].join("\n");
+    w.api.addPod("aws-node-exotic", { kind: "text", body: () => exotic([1, 2, 4][cycle] ?? 4) });
+    const full = awsNodeText({ ...freshNode(1000), addReq: 50 });
+    w.api.textPod("aws-node-digits", `awscni_ip_max ${"1".repeat(60_000)}x\n`);
+    w.api.textPod("aws-node-cut", full.slice(0, full.indexOf("awscni_eni_max") + 8));
+    w.api.textPod("aws-node-nul", full.replace("awscni_ip_max 29", "awscni_ip_max 29\0"));
+    const { code, reports } = await runCycles(w, 3, [], (i) => cycle = i);
+    assertEquals(code, 0);
+    for (const r of reports) {
+      assertEquals(r.scraped, 3);
+      const why = Object.fromEntries(r.failures.map((f) => [f.target.name, f.error]));
+      assertEquals(Object.keys(why).sort(), ["aws-node-cut", "aws-node-digits", "aws-node-nul"]);
+      for (const e of Object.values(why)) {
+        assertEquals(e.kind, "parse");
+        assert(
+          e.message.length < 250,
+          `${e.message.length} characters: ${e.message.slice(0, 300)}`,
+        );
+      }
+      assert(why["aws-node-cut"]?.message.includes("truncated"), why["aws-node-cut"]?.message);
+      assert(why["aws-node-digits"]?.message.includes("… (60001 characters)"));
+      assert(why["aws-node-nul"]?.message.includes('invalid value "29\\u0000"'));
+    }
+    const sent = [...byTimestamp(w.cw.datums).values()].map((m) => m.get("addReqCount"));
+    // cycle 1 is the baseline; then (10 + 1 + 1) and (20 + 12 + 2)
+    assertEquals(sent, [0, 12, 34]);
+  }),
+);

@@ -8,9 +8,8 @@
  *
  * Rows: `proxy:1000`, `proxy:5000`, `direct:5000`, `direct:20000`,
  * `direct:100000`, `hung:1000`, `hung:5000` (proxy, 5 % of pods never
- * answer); a row ending in `+cap` runs the helper with deploy.yaml's
- * `DENO_V8_FLAGS` (its V8 heap cap). Default: all, and the two largest with
- * the cap. `CYCLES=K` cycles a row (default 4); the figures
+ * answer). Default: all. `HELPER_V8_FLAGS` is passed to the helper as
+ * `DENO_V8_FLAGS` (e.g. `--max-old-space-size=320`). `CYCLES=K` cycles a row (default 4); the figures
  * are over cycles 2..K (cycle 1 holds the first LIST and start-up).
  */
 
@@ -27,17 +26,7 @@ const ALL = [
   "direct:100000",
   "hung:1000",
   "hung:5000",
-  "proxy:5000+cap",
-  "direct:100000+cap",
 ];
-
-/** deploy.yaml's DENO_V8_FLAGS value (the heap cap that goes with its memory limit). */
-function deployV8Flags(): string {
-  const text = Deno.readTextFileSync(new URL("../deploy.yaml", import.meta.url));
-  const m = /- name: DENO_V8_FLAGS\s+value: "([^"]+)"/.exec(text);
-  if (m === null) throw new Error("deploy.yaml sets no DENO_V8_FLAGS");
-  return m[1] as string;
-}
 const rows = Deno.args.length > 0 ? Deno.args : ALL;
 const CYCLES = Number(Deno.env.get("CYCLES") ?? "4");
 const HZ = 100; // clock ticks a second in /proc/PID/stat
@@ -96,8 +85,7 @@ interface Mark {
 }
 
 async function runRow(row: string): Promise<string[]> {
-  const capped = row.endsWith("+cap");
-  const [mode = "", nText = "0"] = row.replace(/\+cap$/, "").split(":");
+  const [mode = "", nText = "0"] = row.split(":");
   const n = Number(nText);
   const direct = mode === "direct";
   const hungEvery = mode === "hung" ? 20 : 0;
@@ -233,7 +221,7 @@ async function runRow(row: string): Promise<string[]> {
   const max = sorted[sorted.length - 1] ?? 0;
   const per = (x: number) => (x / k);
   return [
-    `${mode === "hung" ? "proxy, 5 % hung" : mode}${capped ? ", heap cap" : ""}`,
+    `${mode === "hung" ? "proxy, 5 % hung" : mode}`,
     String(n),
     (median / 1000).toFixed(2),
     (max / 1000).toFixed(2),

@@ -212,6 +212,7 @@ export function parseExposition(
   // bytes that are not UTF-8 became U+FFFD when the body was decoded: look
   // for it per line only when the body has one
   const p = new Parser(opts.wanted, text.includes("\uFFFD"));
+  const names = opts.wanted === undefined ? undefined : nameTable(opts.wanted);
   let pos = 0;
   let lineNo = 0;
   while (pos < text.length) {
@@ -227,10 +228,76 @@ export function parseExposition(
     }
     let end = nl;
     if (end > pos && text.charCodeAt(end - 1) === C_CR) end--;
-    p.line(text.slice(pos, end), lineNo);
+    // most lines belong to families not read: decide that on the body itself,
+    // without cutting the line out of it
+    if (names === undefined || !names.skips(text, pos, end)) p.line(text.slice(pos, end), lineNo);
     pos = nl + 1;
   }
   return p.finish(lineNo);
+}
+
+/** The wanted names by length, to test a name in place in the body. */
+class NameTable {
+  /** length → family names */
+  readonly #families = new Map<number, string[]>();
+  /** length → family names and `_sum`/`_count`/`_bucket` forms */
+  readonly #samples = new Map<number, string[]>();
+
+  constructor(wanted: ReadonlySet<string>) {
+    const put = (m: Map<number, string[]>, name: string) => {
+      const list = m.get(name.length) ?? [];
+      list.push(name);
+      m.set(name.length, list);
+    };
+    for (const name of wanted) {
+      put(this.#families, name);
+      put(this.#samples, name);
+      for (const suffix of SUFFIXES) put(this.#samples, name + suffix);
+    }
+  }
+
+  /**
+   * Whether the line `text[start, end)` can be skipped: a HELP/TYPE line or a
+   * sample of a name not wanted, or an ordinary comment. A line it keeps is
+   * parsed (and validated) in full.
+   */
+  skips(text: string, start: number, end: number): boolean {
+    let i = start;
+    while (i < end && isBlank(text.charCodeAt(i))) i++;
+    if (i === end) return true;
+    if (text.charCodeAt(i) === C_HASH) {
+      i++;
+      while (i < end && isBlank(text.charCodeAt(i))) i++;
+      const help = text.startsWith("HELP", i);
+      if (!help && !text.startsWith("TYPE", i)) return true; // an ordinary comment
+      i += 4;
+      if (i < end && !isBlank(text.charCodeAt(i))) return true; // e.g. "# HELPER"
+      while (i < end && isBlank(text.charCodeAt(i))) i++;
+      let j = i;
+      while (j < end && !isBlank(text.charCodeAt(j))) j++;
+      return !this.#has(this.#families, text, i, j);
+    }
+    let j = i;
+    while (j < end && isNameChar(text.charCodeAt(j))) j++;
+    if (j === i || !isNameStart(text.charCodeAt(i))) return true; // no name we read
+    return !this.#has(this.#samples, text, i, j);
+  }
+
+  #has(m: Map<number, string[]>, text: string, start: number, end: number): boolean {
+    for (const name of m.get(end - start) ?? []) if (text.startsWith(name, start)) return true;
+    return false;
+  }
+}
+
+const NAME_TABLES = new WeakMap<ReadonlySet<string>, NameTable>();
+
+function nameTable(wanted: ReadonlySet<string>): NameTable {
+  let t = NAME_TABLES.get(wanted);
+  if (t === undefined) {
+    t = new NameTable(wanted);
+    NAME_TABLES.set(wanted, t);
+  }
+  return t;
 }
 
 class Parser {

@@ -78,7 +78,17 @@ export function sdkTagReader(
   return {
     async describeTags(instanceId: string, keys: readonly string[]) {
       const { EC2Client, DescribeTagsCommand } = await import("@aws-sdk/client-ec2");
-      const client = new EC2Client({ region, maxAttempts: 2, ...opts });
+      const client = new EC2Client({
+        region,
+        maxAttempts: 2,
+        // a stalled request fails the attempt instead of only warning (~120 s)
+        requestHandler: {
+          requestTimeout: 10_000,
+          connectionTimeout: 3_000,
+          throwOnRequestTimeout: true,
+        },
+        ...opts,
+      });
       try {
         const out = await client.send(
           new DescribeTagsCommand({

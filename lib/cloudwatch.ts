@@ -48,6 +48,9 @@ export function cloudWatchClient(opts: CloudWatchOptions): CloudWatchClient {
     requestHandler: {
       requestTimeout: opts.requestTimeoutMs ?? 10_000,
       connectionTimeout: 3_000,
+      // without it the handler only warns (a non-JSON line on stderr) and a
+      // stalled request holds ~120 s (DESIGN.md, "Known traps")
+      throwOnRequestTimeout: true,
     },
   };
   if (opts.endpoint !== undefined) config.endpoint = opts.endpoint;

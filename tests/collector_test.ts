@@ -393,3 +393,27 @@ Deno.test("the shutdown flush gives up at its deadline, keeping the datums it co
     hanging.close();
   }
 });
+
+Deno.test("a CloudWatch endpoint that accepts and never answers fails the attempt at its request timeout", async () => {
+  const hanging = new HangingServer();
+  const client = cloudWatchClient({
+    region: "us-test-1",
+    endpoint: hanging.url,
+    credentials: TEST_CREDENTIALS,
+    maxAttempts: 1,
+    requestTimeoutMs: 300,
+  });
+  try {
+    const publisher = new CloudWatchPublisher(client);
+    const clock = new FakeClock();
+    const cw = new CloudWatchSink(publisher, { clusterId: "c", maxDatums: 1000, clock });
+    cw.observe(reportAt(clock, { assignIPAddresses: 1 }));
+    // the SDK's own timer (real time) ends the attempt; the flush reports it, keeping the datums
+    const r = await cw.flush(new AbortController().signal);
+    assertEquals([r.sent, r.pending], [0, 21]);
+    assert(r.error?.includes("300 ms requestTimeout"), r.error);
+  } finally {
+    client.destroy();
+    hanging.close();
+  }
+});

@@ -13,6 +13,7 @@ import { parseArgs } from "node:util";
 import { errorText } from "./errors.ts";
 import type { LogFormat, LogLevel } from "./logging.ts";
 import {
+  checkEndpointUrls,
   type Command,
   ConfigError,
   flagText,
@@ -122,6 +123,7 @@ export function parseConfig(
   const given = parsed.values as Record<string, string | boolean | undefined>;
   if (given["help"] === true) return { kind: "help" };
   if (given["version"] === true) return { kind: "version" };
+  checkEndpointUrls(env);
   const command = commandOf(parsed.positionals);
 
   const values: Record<string, unknown> = { command };

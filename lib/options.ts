@@ -194,6 +194,39 @@ export function parseListen(text: string, name: string): ListenAddress {
 
 const text = (t: string) => t;
 const sourced = (t: string, _name: string, source: string): Sourced => ({ value: t, source });
+
+/** An AWS region name: `us-east-1`, `us-gov-west-1`, `cn-north-1`, `eu-central-2`. */
+const REGION = /^[a-z]{2}(?:-[a-z]+){1,3}-[0-9]{1,2}$/;
+
+function parseRegion(t: string, name: string, source: string): Sourced {
+  if (t.length > 32 || !REGION.test(t)) {
+    throw new ConfigError(`${name} must be an AWS region like us-east-1: got ${JSON.stringify(t)}`);
+  }
+  return { value: t, source };
+}
+
+/**
+ * Checks the `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` variables
+ * the AWS SDK reads: each must be an http(s) URL.
+ *
+ * @param env the environment
+ * @throws {ConfigError} naming the variable and its value
+ */
+export function checkEndpointUrls(env: Readonly<Record<string, string | undefined>>): void {
+  for (const [name, value] of Object.entries(env)) {
+    if (!/^AWS_ENDPOINT_URL(?:_[A-Z0-9_]+)?$/.test(name) || value === undefined) continue;
+    let ok = false;
+    try {
+      const u = new URL(value.trim());
+      ok = u.protocol === "http:" || u.protocol === "https:";
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      throw new ConfigError(`${name} must be an http(s) URL: got ${JSON.stringify(value)}`);
+    }
+  }
+}
 const num = (b: NumberBounds) => (t: string, name: string) => parseNumber(name, t, b);
 const flagOnly = (t: string, name: string): boolean => parseBool(name, t);
 const fixed = <T>(v: T) => () => v;
@@ -317,7 +350,7 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze<OptionSpec[]>([
     help: "CloudWatch region",
     default: fixed(undefined),
     defaultText: "kubeconfig EKS context, AWS profile, IMDS",
-    parse: sourced,
+    parse: parseRegion,
   },
   {
     flag: "profile",

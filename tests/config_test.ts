@@ -63,7 +63,10 @@ Deno.test("AWS_DEFAULT_REGION is used after AWS_REGION; empty variables are unse
     value: "us-west-2",
     source: "AWS_DEFAULT_REGION",
   });
-  assertEquals(run([], { AWS_REGION: "x-1", AWS_DEFAULT_REGION: "y-2" }).region?.value, "x-1");
+  assertEquals(
+    run([], { AWS_REGION: "eu-west-1", AWS_DEFAULT_REGION: "eu-west-2" }).region?.value,
+    "eu-west-1",
+  );
   assertEquals(run([], { AWS_CLUSTER_ID: "", USE_CLOUDWATCH: " " }).clusterId, undefined);
   assertEquals(run([], { USE_CLOUDWATCH: "" }).cloudwatch, true);
 });
@@ -86,7 +89,7 @@ Deno.test("a flag beats its variable", () => {
     "--cluster-id",
     "flag-id",
     "--region",
-    "flag-region",
+    "eu-flag-1",
     "--log-level",
     "warn",
     "--kubeconfig",
@@ -98,7 +101,7 @@ Deno.test("a flag beats its variable", () => {
   assertEquals(c.prometheus, true);
   assertEquals(c.intervalSeconds, 5);
   assertEquals(c.clusterId, { value: "flag-id", source: "--cluster-id" });
-  assertEquals(c.region, { value: "flag-region", source: "--region" });
+  assertEquals(c.region, { value: "eu-flag-1", source: "--region" });
   assertEquals(c.logLevel, "warning");
   assertEquals(c.kubeconfig, ["/flag"]);
   assertEquals(c.profile, "flag-profile");
@@ -213,6 +216,30 @@ const errors: [string, string[], Record<string, string>, string][] = [
   ["unknown flag", ["--bogus"], {}, 'unknown flag "--bogus": see --help'],
   ["missing value", ["--interval"], {}, '"--interval" needs a value: got none'],
   ["empty value", ["--region="], {}, '"--region" needs a value: got ""'],
+  [
+    "region syntax",
+    ["--region", "not a region!!"],
+    {},
+    '"--region" must be an AWS region like us-east-1: got "not a region!!"',
+  ],
+  [
+    "region env",
+    [],
+    { AWS_REGION: "useast1" },
+    'AWS_REGION must be an AWS region like us-east-1: got "useast1"',
+  ],
+  [
+    "endpoint url",
+    [],
+    { AWS_ENDPOINT_URL_CLOUDWATCH: "not-a-url" },
+    'AWS_ENDPOINT_URL_CLOUDWATCH must be an http(s) URL: got "not-a-url"',
+  ],
+  [
+    "endpoint url scheme",
+    ["dashboard"],
+    { AWS_ENDPOINT_URL: "ftp://x" },
+    'AWS_ENDPOINT_URL must be an http(s) URL: got "ftp://x"',
+  ],
   [
     "unknown command",
     ["publish"],

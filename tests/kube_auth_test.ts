@@ -90,7 +90,7 @@ Deno.test(
         "--cluster-id",
         "pod",
         "--region",
-        "r-1",
+        "us-east-1",
       ];
       const { parseConfig } = await import("../lib/config.ts");
       const { runApp } = await import("../lib/app.ts");

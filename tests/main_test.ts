@@ -43,6 +43,17 @@ Deno.test("a bad value exits 2 naming it and its value, with no stack trace", op
         { AWS_EC2_METADATA_DISABLED: "sometimes" },
         'AWS_EC2_METADATA_DISABLED must be true, false, yes or no: got "sometimes"',
       ],
+      [
+        ["--region", "not a region!!"],
+        {},
+        '"--region" must be an AWS region like us-east-1: got "not a region!!"',
+      ],
+      [
+        [],
+        { AWS_ENDPOINT_URL_CLOUDWATCH: "not-a-url" },
+        'AWS_ENDPOINT_URL_CLOUDWATCH must be an http(s) URL: got "not-a-url"',
+      ],
+      [["--scrape-via", "node"], {}, '"--scrape-via" must be proxy or direct: got "node"'],
     ] as [string[], Record<string, string>, string][]
   ) {
     const r = await runToEnd(args, { PATH: "/usr/bin:/bin", ...passThrough(), ...env });

@@ -140,7 +140,25 @@ export function parseConfig(
       ? resolveOne(o, given[o.flag], env, stderrIsTerminal)
       : o.default({ stderrIsTerminal });
   }
+  refuseUnused(given, values);
   return { kind: "run", config: Object.freeze(values as unknown as Config) };
+}
+
+/** Flags that would do nothing in the chosen mode are refused, not ignored. */
+function refuseUnused(
+  given: Record<string, string | boolean | undefined>,
+  values: Record<string, unknown>,
+): void {
+  if (values["once"] === true && given["listen"] !== undefined) {
+    throw new ConfigError(
+      `"--listen" does nothing with "--once" (no HTTP server runs for one measurement): drop one`,
+    );
+  }
+  if (given["alarm-topic-arn"] !== undefined && values["alarms"] !== true) {
+    throw new ConfigError(
+      `"--alarm-topic-arn" does nothing without "--alarms": add "--alarms" or drop it`,
+    );
+  }
 }
 
 function commandOf(positionals: readonly string[]): Command {

@@ -116,7 +116,6 @@ Deno.test("every flag parses", () => {
     "--metrics-port=9000",
     "--scrape-concurrency=4",
     "--scrape-timeout=2.5",
-    "--once",
     "--dry-run",
     "--log-format=text",
     "--listen=127.0.0.1:9999",
@@ -129,7 +128,7 @@ Deno.test("every flag parses", () => {
   assertEquals(c.metricsPort, 9000);
   assertEquals(c.scrapeConcurrency, 4);
   assertEquals(c.scrapeTimeoutSeconds, 2.5);
-  assertEquals(c.once, true);
+  assertEquals(run(["--once"]).once, true);
   assertEquals(c.dryRun, true);
   assertEquals(c.logFormat, "text");
   assertEquals(c.listen, { hostname: "127.0.0.1", port: 9999 });
@@ -247,6 +246,18 @@ const errors: [string, string[], Record<string, string>, string][] = [
     'unknown command "publish": expected "collect" or "dashboard"',
   ],
   ["extra argument", ["collect", "x"], {}, 'unexpected argument "x"'],
+  [
+    "listen with once",
+    ["--once", "--listen", ":9999"],
+    {},
+    '"--listen" does nothing with "--once" (no HTTP server runs for one measurement): drop one',
+  ],
+  [
+    "topic without alarms",
+    ["dashboard", "--alarm-topic-arn", "arn:aws:sns:us-east-1:1:t"],
+    {},
+    '"--alarm-topic-arn" does nothing without "--alarms": add "--alarms" or drop it',
+  ],
   [
     "threshold",
     ["dashboard", "--ip-utilization-threshold=150"],

@@ -68,8 +68,6 @@ async function aws(): Promise<Aws> {
           "--once",
           "--interval",
           "0.2",
-          "--listen",
-          "127.0.0.1:0",
           ...args,
         ],
         env,

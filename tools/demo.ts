@@ -77,8 +77,7 @@ const args = [
   "--log-format",
   "text",
   "--prometheus",
-  "--listen",
-  values.listen,
+  ...(values.once ? [] : ["--listen", values.listen]),
   ...(values.once ? ["--once"] : []),
 ];
 if (!values.quiet && !values.once) {

@@ -154,8 +154,10 @@ async function runHelper(
   };
   delete fullEnv["KUBECONFIG_AUTH"];
   const startMs = Date.now();
-  // collect takes --listen; dashboard refuses it
-  const listen = args[0] === "dashboard" ? [] : ["--listen", "127.0.0.1:0"];
+  // collect takes --listen; dashboard and --once refuse it
+  const listen = args[0] === "dashboard" || args.includes("--once")
+    ? []
+    : ["--listen", "127.0.0.1:0"];
   const child = spawnHelper([...args, ...listen], fullEnv);
   const stderr: string[] = [];
   let cycles = 0;

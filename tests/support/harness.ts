@@ -102,7 +102,7 @@ export class World {
         ...(opts.noRegion ? [] : ["--region", "us-test-1"]),
         "--cluster-id",
         "test",
-        ...(collect ? ["--listen", "127.0.0.1:0"] : []),
+        ...(collect && !args.includes("--once") ? ["--listen", "127.0.0.1:0"] : []),
         ...args,
       ],
       {},

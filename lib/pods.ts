@@ -19,6 +19,7 @@
 import { type Clock, deadline, timedOut } from "./clock.ts";
 import { errorText } from "./errors.ts";
 import { type KubeConnection, KubeError } from "./kubeconfig.ts";
+import { apiHint } from "./hints.ts";
 import { logger } from "./logging.ts";
 
 const log = logger("pods");
@@ -403,5 +404,5 @@ function statusText(code: number, body: string): string {
   } catch {
     // not a Status object: keep the text
   }
-  return `HTTP ${code}${message ? `: ${message}` : ""}`;
+  return `HTTP ${code}${message ? `: ${message}` : ""}${apiHint(code)}`;
 }

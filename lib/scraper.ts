@@ -10,6 +10,7 @@
 
 import { timedOut } from "./clock.ts";
 import { errorText } from "./errors.ts";
+import { apiHint } from "./hints.ts";
 import type { KubeConnection } from "./kubeconfig.ts";
 import type { Target } from "./pods.ts";
 
@@ -252,7 +253,7 @@ function httpFailureText(status: number, body: string): string {
     // not a Status object: keep the text
   }
   const base = `HTTP ${status}${message ? `: ${message}` : ""}`;
-  return status === 503 ? `${base} (${UNREACHABLE_HINT})` : base;
+  return status === 503 ? `${base} (${UNREACHABLE_HINT})` : base + apiHint(status);
 }
 
 function fetchFailure(e: unknown, signal: AbortSignal, peer = "the API server"): ScrapeError {

@@ -229,3 +229,35 @@ Deno.test(
     assertEquals((await w.list(live())).targets.length, 1);
   }),
 );
+
+Deno.test(
+  "HTTP 401 on the pod list says what to do about the credentials",
+  withRig(async ({ api, conn: _conn, clock }) => {
+    const dir = Deno.makeTempDirSync();
+    try {
+      api.writeKubeconfig(`${dir}/config`, { token: "expired-token" });
+      const conn = await connect({
+        kubeconfig: [`${dir}/config`],
+        context: undefined,
+        inCluster: false,
+        homeConfig: undefined,
+      });
+      const w = new PodWatcher(conn, QUERY, clock);
+      try {
+        const e = await assertRejects(() => w.list(live()), KubeError);
+        assertEquals(
+          e.message,
+          "listing pods in kube-system with selector k8s-app=aws-node (page 1): HTTP 401: " +
+            "Unauthorized (the API server did not accept the credentials: an expired or invalid " +
+            "token; for EKS run `aws eks update-kubeconfig --name <cluster>` or check the AWS " +
+            "profile the kubeconfig's exec plugin uses)",
+        );
+      } finally {
+        await w.close();
+        conn.close();
+      }
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  }),
+);

@@ -554,7 +554,8 @@ Deno.test(
         l.includes(
           'cannot list resource \\"pods\\" in API group \\"\\" in the namespace \\"kube-system\\"',
         ) &&
-        l.includes("system:serviceaccount:kube-system:e2e-unbound")
+        l.includes("system:serviceaccount:kube-system:e2e-unbound") &&
+        l.includes("deploy.yaml's ClusterRole cni-metrics-helper has the rules")
       ),
       unbound.stderr.join("\n"),
     );
@@ -564,7 +565,8 @@ Deno.test(
     assertEquals(listOnly.code, 1);
     assert(
       listOnly.stderr.some((l) =>
-        l.includes("HTTP 403") && l.includes('cannot get resource \\"pods/proxy\\"')
+        l.includes("HTTP 403") && l.includes('cannot get resource \\"pods/proxy\\"') &&
+        l.includes("deploy.yaml's ClusterRole")
       ),
       listOnly.stderr.join("\n"),
     );

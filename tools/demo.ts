@@ -4,9 +4,9 @@
  * real helper run against it with `--dry-run`, printing the cluster figures
  * each cycle. Ctrl-C stops both.
  *
- * Flags: --pods N (20), --interval S (5), --cycles N (until Ctrl-C),
- * --once (one `--once --dry-run` run), --quiet (no helper output),
- * --listen ADDR (the helper's endpoints, 127.0.0.1:61681).
+ * Flags: see `deno task demo --help`. A busy `--listen` port is replaced by a
+ * free one; Ctrl-C and SIGTERM both stop the helper and remove the temporary
+ * kubeconfig.
  */
 
 import { parseArgs } from "node:util";
@@ -14,27 +14,85 @@ import { FakeApiServer } from "./fake_apiserver.ts";
 import { passThrough, spawnHelper } from "./spawn.ts";
 import { advance, awsNodeText, freshNode, type NodeFigures, prng } from "./sim.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    pods: { type: "string", default: "20" },
-    interval: { type: "string", default: "5" },
-    cycles: { type: "string" },
-    once: { type: "boolean", default: false },
-    quiet: { type: "boolean", default: false },
-    listen: { type: "string", default: "127.0.0.1:61681" },
-  },
-});
+const USAGE = `Usage: deno task demo [--pods N] [--interval S] [--cycles N] [--once] [--quiet]
+                      [--listen HOST:PORT]
+
+A simulated EKS cluster (an HTTPS API server with its own CA and N aws-node
+pods whose figures move) and the real helper against it, with --dry-run: the
+PutMetricData requests it would send are counted, not sent. Ctrl-C or SIGTERM
+stops both and removes the demo's temporary kubeconfig.
+
+  --pods N          simulated aws-node pods (default 20)
+  --interval S      seconds between the helper's cycles (default 5)
+  --cycles N        stop after N cycles (default: until stopped)
+  --once            one --once run of the helper
+  --quiet           no helper output
+  --listen H:P      the helper's /metrics, /healthz, /readyz (default 127.0.0.1:61681;
+                    a busy port is replaced by a free one, and the demo says so)
+  --help            this text`;
+
+function fail(message: string): never {
+  console.error(`demo: ${message}`);
+  Deno.exit(2);
+}
+
+let parsed;
+try {
+  parsed = parseArgs({
+    args: Deno.args,
+    options: {
+      pods: { type: "string", default: "20" },
+      interval: { type: "string", default: "5" },
+      cycles: { type: "string" },
+      once: { type: "boolean", default: false },
+      quiet: { type: "boolean", default: false },
+      listen: { type: "string", default: "127.0.0.1:61681" },
+      help: { type: "boolean", default: false },
+    },
+  });
+} catch (e) {
+  const msg = e instanceof Error ? e.message : String(e);
+  const unknown = /Unknown option '([^']+)'/.exec(msg);
+  fail(unknown ? `unknown flag "${unknown[1]}": see --help` : `${msg.split(". ")[0]}: see --help`);
+}
+const { values } = parsed;
+if (values.help) {
+  console.log(USAGE);
+  Deno.exit(0);
+}
 const pods = Number(values.pods);
 const interval = Number(values.interval);
 if (!Number.isInteger(pods) || pods < 1) {
-  console.error(`demo: "--pods" must be a whole number >= 1: got ${values.pods}`);
-  Deno.exit(2);
+  fail(`"--pods" must be a whole number >= 1: got ${values.pods}`);
 }
-if (!(interval > 0)) {
-  console.error(`demo: "--interval" must be > 0: got ${values.interval}`);
-  Deno.exit(2);
+if (!(interval > 0)) fail(`"--interval" must be > 0: got ${values.interval}`);
+if (
+  values.cycles !== undefined &&
+  !(Number.isInteger(Number(values.cycles)) && Number(values.cycles) > 0)
+) {
+  fail(`"--cycles" must be a whole number >= 1: got ${values.cycles}`);
 }
+const listenMatch = /^(.*):(\d+)$/.exec(values.listen);
+if (listenMatch === null) fail(`"--listen" must be HOST:PORT: got ${values.listen}`);
+const listenHost = listenMatch[1] === "" ? "127.0.0.1" : listenMatch[1] as string;
+let listenPort = Number(listenMatch[2]);
+
+/** The port, or a free one when it is taken (another demo, a helper already running). */
+function freePort(host: string, port: number): number {
+  try {
+    Deno.listen({ hostname: host, port }).close();
+    return port;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AddrInUse)) throw e;
+    const l = Deno.listen({ hostname: host, port: 0 });
+    const free = (l.addr as Deno.NetAddr).port;
+    l.close();
+    console.error(`demo: port ${port} is busy: the helper listens on ${host}:${free} instead`);
+    return free;
+  }
+}
+if (!values.once) listenPort = freePort(listenHost, listenPort);
+const listen = `${listenHost}:${listenPort}`;
 
 const rnd = prng(42);
 const now = () => Math.floor(Date.now() / 1000);
@@ -77,11 +135,11 @@ const args = [
   "--log-format",
   "text",
   "--prometheus",
-  ...(values.once ? [] : ["--listen", values.listen]),
+  ...(values.once ? [] : ["--listen", listen]),
   ...(values.once ? ["--once"] : []),
 ];
 if (!values.quiet && !values.once) {
-  console.error(`demo: the helper's endpoints: http://${values.listen}/metrics, /healthz, /readyz`);
+  console.error(`demo: the helper's endpoints: http://${listen}/metrics, /healthz, /readyz`);
 }
 // the helper runs with the start task's permissions, HOME = the demo's folder
 const child = spawnHelper(args, {
@@ -101,7 +159,9 @@ const stopAll = () => {
     // already gone
   }
 };
+// Ctrl-C and SIGTERM alike: the helper flushes and exits, then the demo cleans up
 Deno.addSignalListener("SIGINT", stopAll);
+Deno.addSignalListener("SIGTERM", stopAll);
 const reading = (async () => {
   let rest = "";
   for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {

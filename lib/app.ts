@@ -293,6 +293,7 @@ function cloudWatchSinkFor(
     clusterId: identity.clusterId.value,
     maxDatums: config.bufferMaxDatums,
     clock: rt.clock,
+    intervalSeconds: config.intervalSeconds,
   });
 }
 

@@ -9,8 +9,9 @@
 
 import { type Clock, untilAborted } from "./clock.ts";
 import type { CycleReport } from "./collector.ts";
-import { PublishBuffer, type Publisher, type PublishStats, toDatums } from "./publish.ts";
+import { PublishBuffer, type Publisher, toDatums } from "./publish.ts";
 import type { FlushOutcome, Sink } from "./sink.ts";
+import type { PublishFigures } from "./status.ts";
 
 /** Cycles per CloudWatch publish (the existing contract: every 2 × interval). */
 export const PUBLISH_EVERY = 2;
@@ -25,8 +26,10 @@ export interface CloudWatchSinkOptions {
   readonly maxDatums: number;
   /** Cycles per publish. @default 2 */
   readonly publishEvery?: number;
-  /** Time (the background publish's bound). */
+  /** Time (the background publish's bound, the failing streak). */
   readonly clock: Clock;
+  /** Seconds between cycles (a publish period is `publishEvery` of them). */
+  readonly intervalSeconds: number;
 }
 
 /** Buffers the cycles' datums and publishes them. */
@@ -34,20 +37,51 @@ export class CloudWatchSink implements Sink {
   readonly name = "cloudwatch";
   readonly #buffer: PublishBuffer;
   readonly #opts: CloudWatchSinkOptions;
+  readonly #figures: PublishFigures;
   #observed = 0;
+  #failingSince: number | undefined;
+  #lastError: string | undefined;
 
   /**
    * @param publisher where requests go (the SDK, or the dry-run printer)
    * @param opts dimension, bound, cadence, clock
    */
   constructor(publisher: Publisher, opts: CloudWatchSinkOptions) {
-    this.#buffer = new PublishBuffer(publisher, opts.maxDatums);
+    const buffer = new PublishBuffer(publisher, opts.maxDatums);
+    this.#buffer = buffer;
     this.#opts = opts;
+    const every = opts.publishEvery ?? PUBLISH_EVERY;
+    const sink = (): CloudWatchSink => this;
+    this.#figures = {
+      get stats() {
+        return buffer.stats;
+      },
+      get pending() {
+        return buffer.pending;
+      },
+      periodSeconds: every * opts.intervalSeconds,
+      get failingSinceMs() {
+        return sink().#failingSince;
+      },
+      get lastError() {
+        return sink().#lastError;
+      },
+    };
   }
 
-  /** Running totals and the datums waiting, for the helper's own metrics. */
-  get stats(): { readonly stats: PublishStats; readonly pending: number } {
-    return this.#buffer;
+  /** Running totals, the datums waiting and the failing streak, for own metrics and `/readyz`. */
+  get stats(): PublishFigures {
+    return this.#figures;
+  }
+
+  /** Starts or ends the failing streak with a flush's outcome. */
+  #note(r: { sent: number; pending: number; error: string | undefined }): void {
+    if (r.error !== undefined) {
+      this.#failingSince ??= this.#opts.clock.now();
+      this.#lastError = r.error;
+    } else if (r.sent > 0 || r.pending === 0) {
+      this.#failingSince = undefined;
+    }
   }
 
   /** Datums waiting for the next publish. */
@@ -65,7 +99,9 @@ export class CloudWatchSink implements Sink {
     if (this.#buffer.pending === 0) return;
     // Not tied to shutdown: aborting a request CloudWatch may already have
     // accepted could send its datums twice. The SDK's own timeouts bound it.
-    void this.#buffer.flush(this.#opts.clock.timeout(BACKGROUND_PUBLISH_MS));
+    void this.#buffer.flush(this.#opts.clock.timeout(BACKGROUND_PUBLISH_MS)).then((r) =>
+      this.#note(r)
+    );
   }
 
   /**
@@ -83,6 +119,7 @@ export class CloudWatchSink implements Sink {
         return { sent, pending: this.#buffer.pending, error: "the flush deadline passed" };
       }
       sent += r.sent;
+      this.#note(r);
       if (r.error !== undefined || r.pending === 0) {
         return { sent, pending: r.pending, error: r.error };
       }

@@ -19,6 +19,12 @@ export interface PublishFigures {
   readonly stats: PublishStats;
   /** Datums waiting. */
   readonly pending: number;
+  /** Seconds between publishes (2 × the interval). */
+  readonly periodSeconds: number;
+  /** When publishing started failing (ms since the epoch); `undefined` while it works. */
+  readonly failingSinceMs: number | undefined;
+  /** The last publish error. */
+  readonly lastError: string | undefined;
 }
 
 /** Scrape results counted by `cni_metrics_helper_scrapes_total`. */
@@ -154,8 +160,9 @@ export class StatusSink implements Sink {
   }
 
   /**
-   * Readiness: identity resolved and a cycle with a scraped pod ended within
-   * the last 3 intervals.
+   * Readiness: identity resolved, a cycle with a scraped pod ended within
+   * the last 3 intervals, and CloudWatch publishes (when on) have not been
+   * failing for more than 3 publish periods.
    *
    * @param nowMs now, ms since the epoch
    * @returns `undefined` when ready, else a one-line reason
@@ -167,6 +174,14 @@ export class StatusSink implements Sink {
     const windowMs = 3 * this.intervalSeconds * 1000;
     if (this.lastSuccessMs === undefined) {
       return `no cycle has scraped a pod yet${this.lastError ? `: ${this.lastError}` : ""}`;
+    }
+    const p = this.publish;
+    if (p?.failingSinceMs !== undefined) {
+      const failing = nowMs - p.failingSinceMs;
+      if (failing > 3 * p.periodSeconds * 1000) {
+        return `CloudWatch publishes have failed for ${Math.round(failing / 1000)} s (more than ` +
+          `3 publish periods of ${p.periodSeconds} s): ${p.lastError ?? "unknown error"}`;
+      }
     }
     const age = nowMs - this.lastSuccessMs;
     if (age > windowMs) {

@@ -7,7 +7,7 @@
 
 import { assert, assertEquals } from "./support/assert.ts";
 import { FakeClock } from "./support/fake_clock.ts";
-import { FakeCloudWatch } from "./support/fake_cloudwatch.ts";
+import { FakeCloudWatch, UNAVAILABLE } from "./support/fake_cloudwatch.ts";
 import { HangingServer } from "./support/fake_aws.ts";
 import { TEST_CREDENTIALS } from "./support/harness.ts";
 import { timedOut } from "../lib/clock.ts";
@@ -310,6 +310,7 @@ Deno.test("--once: the baseline sample goes to the sinks unpublished, the second
     clusterId: "c",
     maxDatums: 100,
     clock,
+    intervalSeconds: 30,
   });
   const status = new StatusSink("1", 30, () => clock.now(), cw.stats);
   let n = 0;
@@ -348,6 +349,7 @@ Deno.test("the CloudWatch sink publishes every second cycle through the SDK, in 
       clusterId: "c",
       maxDatums: 1000,
       clock,
+      intervalSeconds: 30,
     });
     cw.observe(reportAt(clock, { assignIPAddresses: 1 }));
     assertEquals([cw.pending, cwServer.requests.length], [21, 0]);
@@ -380,6 +382,7 @@ Deno.test("the shutdown flush gives up at its deadline, keeping the datums it co
       clusterId: "c",
       maxDatums: 1000,
       clock,
+      intervalSeconds: 30,
     });
     cw.observe(reportAt(clock, { assignIPAddresses: 1 }));
     const stop = new AbortController();
@@ -406,7 +409,12 @@ Deno.test("a CloudWatch endpoint that accepts and never answers fails the attemp
   try {
     const publisher = new CloudWatchPublisher(client);
     const clock = new FakeClock();
-    const cw = new CloudWatchSink(publisher, { clusterId: "c", maxDatums: 1000, clock });
+    const cw = new CloudWatchSink(publisher, {
+      clusterId: "c",
+      maxDatums: 1000,
+      clock,
+      intervalSeconds: 30,
+    });
     cw.observe(reportAt(clock, { assignIPAddresses: 1 }));
     // the SDK's own timer (real time) ends the attempt; the flush reports it, keeping the datums
     const r = await cw.flush(new AbortController().signal);
@@ -415,5 +423,58 @@ Deno.test("a CloudWatch endpoint that accepts and never answers fails the attemp
   } finally {
     client.destroy();
     hanging.close();
+  }
+});
+
+Deno.test("/readyz: not ready once CloudWatch publishes have failed for more than 3 publish periods", async () => {
+  const cwServer = FakeCloudWatch.start();
+  const client = cloudWatchClient({
+    region: "us-test-1",
+    endpoint: cwServer.url,
+    credentials: TEST_CREDENTIALS,
+    maxAttempts: 1,
+  });
+  try {
+    const clock = new FakeClock();
+    const cw = new CloudWatchSink(new CloudWatchPublisher(client), {
+      clusterId: "c",
+      maxDatums: 1000,
+      clock,
+      intervalSeconds: 30,
+    });
+    const status = new StatusSink("1", 30, () => clock.now(), cw.stats);
+    status.identityResolved("c", "us-test-1");
+    const live = new AbortController().signal;
+    cwServer.outage = UNAVAILABLE;
+    const failingFrom = clock.now();
+    for (let i = 0; i < 7; i++) {
+      const r = reportAt(clock, { assignIPAddresses: 1 });
+      status.observe(r);
+      cw.observe(r);
+      // the publish of every 2nd cycle, awaited here instead of in the background
+      if (i % 2 === 0) await cw.flush(live);
+      clock.tick(30_000);
+    }
+    // 210 s of failures: more than 3 periods of 60 s
+    assertEquals(clock.now() - failingFrom, 210_000);
+    const reason = status.notReadyReason(clock.now()) ?? "";
+    assert(
+      reason.startsWith(
+        "CloudWatch publishes have failed for 210 s (more than 3 publish periods " +
+          "of 60 s): ",
+      ),
+      reason,
+    );
+    assert(reason.includes("ServiceUnavailable"), reason);
+    assertEquals(status.notReadyReason(failingFrom + 150_000), undefined);
+    cwServer.outage = undefined;
+    const ok = await cw.flush(live);
+    assertEquals([ok.error, ok.pending], [undefined, 0]);
+    assertEquals(cw.stats.failingSinceMs, undefined);
+    status.observe(reportAt(clock, { assignIPAddresses: 1 }));
+    assertEquals(status.notReadyReason(clock.now()), undefined);
+  } finally {
+    client.destroy();
+    await cwServer.close();
   }
 });

@@ -51,6 +51,9 @@ function twoCycles(): StatusSink {
   const s = new StatusSink("1.2.3", 30, () => now, {
     stats: { requestsOk: 1, requestsFailed: 2, datumsSent: 42, datumsDropped: 0 },
     pending: 21,
+    periodSeconds: 60,
+    failingSinceMs: undefined,
+    lastError: undefined,
   });
   s.identityResolved("prod", "eu-west-1");
   const target = {

@@ -28,14 +28,16 @@ const QUANTILE = new Set(["quantile"]);
  * family + label set, shared by every pod: ~0.5 KB a pod instead of a map of
  * maps).
  */
-interface PodMemory {
+export interface PodMemory {
+  /** `process_start_time_seconds` at the last good scrape. */
   readonly startTime: number | undefined;
+  /** `[slot, value, ...]`, sorted by slot. */
   readonly entries: readonly number[];
 }
 
 /** What the aggregator remembers between cycles: one entry per pod. */
 export class AggregatorState {
-  /** pod key → last good values */
+  /** Pod key → its last good values. */
   readonly pods: Map<string, PodMemory> = new Map();
   readonly #slots = new Map<string, number>();
 
@@ -102,6 +104,8 @@ export class CycleAggregation {
   #baselined = 0;
 
   /**
+   * Starts a cycle over the state.
+   *
    * @param state the memory carried between cycles (read now, written by `finish`)
    */
   constructor(state: AggregatorState) {

@@ -51,6 +51,8 @@ export class ExpositionParseError extends SyntaxError {
   /** The reason, without the line prefix. */
   readonly reason: string;
   /**
+   * Builds it.
+   *
    * @param line 1-based line number
    * @param reason what is wrong, naming the offending text
    */

@@ -54,6 +54,8 @@ export interface PodListing {
 /** Gives the aws-node pods of a cycle. */
 export interface TargetLister {
   /**
+   * The pods of this cycle.
+   *
    * @param signal aborts a listing that has to go to the API server
    * @returns every matching pod
    * @throws {KubeError} naming the namespace, selector and the API server's answer
@@ -103,6 +105,8 @@ export class PodWatcher implements TargetLister {
   #down: { since: number; reason: string } | undefined;
 
   /**
+   * Nothing is requested until the first `list`.
+   *
    * @param conn the API server connection
    * @param query namespace, selector, page size
    * @param clock backoff and the watch's own deadline
@@ -120,6 +124,12 @@ export class PodWatcher implements TargetLister {
     };
   }
 
+  /**
+   * The watched set (the first call LISTs and starts the watch).
+   *
+   * @param signal aborts the first LIST
+   * @returns the pods, and whether the set may be out of date
+   */
   async list(signal: AbortSignal): Promise<PodListing> {
     if (!this.#synced) {
       await this.#relist(signal);
@@ -136,6 +146,7 @@ export class PodWatcher implements TargetLister {
     };
   }
 
+  /** Stops the watch and waits for it. */
   async close(): Promise<void> {
     this.#stop.abort();
     await this.#loop;

@@ -24,6 +24,8 @@ export interface Scraper {
    */
   prepare(signal: AbortSignal): Promise<void>;
   /**
+   * Reads one pod's metrics text.
+   *
    * @param target the pod
    * @param signal aborts the scrape (timeout or shutdown)
    * @returns the body
@@ -44,6 +46,8 @@ export class ScrapeError extends Error {
   /** HTTP status, when the API server answered. */
   readonly status: number | undefined;
   /**
+   * Builds it.
+   *
    * @param kind failure class
    * @param message reason, naming what went wrong
    * @param status HTTP status, when known
@@ -74,6 +78,8 @@ export class ProxyScraper implements Scraper {
   #headers: Record<string, string> = {};
 
   /**
+   * Builds it.
+   *
    * @param conn the API server connection
    * @param opts port and body limit
    */
@@ -86,6 +92,13 @@ export class ProxyScraper implements Scraper {
     this.#headers = { ...(await this.#conn.authHeaders(signal)), Accept: "text/plain" };
   }
 
+  /**
+   * GETs the pod's metrics through the API server's pod proxy.
+   *
+   * @param target the pod
+   * @param signal the scrape's deadline and shutdown
+   * @returns the body
+   */
   async scrape(target: Target, signal: AbortSignal): Promise<string> {
     const path = `/api/v1/namespaces/${encodeURIComponent(target.namespace)}/pods/${
       encodeURIComponent(target.name)
@@ -127,6 +140,8 @@ export class DirectScraper implements Scraper {
   readonly #http: Deno.HttpClient;
 
   /**
+   * Builds it.
+   *
    * @param opts port and body limit
    */
   constructor(opts: DirectScraperOptions) {
@@ -140,6 +155,13 @@ export class DirectScraper implements Scraper {
     return Promise.resolve();
   }
 
+  /**
+   * GETs `http://<pod IP>:<port>/metrics`.
+   *
+   * @param target the pod
+   * @param signal the scrape's deadline and shutdown
+   * @returns the body
+   */
   async scrape(target: Target, signal: AbortSignal): Promise<string> {
     const host = target.podIP.includes(":") ? `[${target.podIP}]` : target.podIP;
     const where = `${host}:${this.#opts.metricsPort}`;

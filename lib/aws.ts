@@ -5,6 +5,7 @@
  * @module
  */
 
+import { sdkLogger } from "./sdk_logger.ts";
 import { MetadataService } from "@aws-sdk/ec2-metadata-service";
 import { type Clock, systemClock, untilAborted } from "./clock.ts";
 import { errorText } from "./errors.ts";
@@ -81,6 +82,7 @@ export function sdkTagReader(
       const client = new EC2Client({
         region,
         maxAttempts: 2,
+        logger: sdkLogger("identity"),
         // a stalled request fails the attempt instead of only warning (~120 s)
         requestHandler: {
           requestTimeout: 10_000,

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { sdkLogger } from "./sdk_logger.ts";
 import {
   CloudWatchClient,
   type CloudWatchClientConfig,
@@ -45,6 +46,7 @@ export function cloudWatchClient(opts: CloudWatchOptions): CloudWatchClient {
     region: opts.region,
     maxAttempts: opts.maxAttempts ?? 3,
     retryMode: "standard",
+    logger: sdkLogger("cloudwatch"),
     requestHandler: {
       requestTimeout: opts.requestTimeoutMs ?? 10_000,
       connectionTimeout: 3_000,

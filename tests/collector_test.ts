@@ -478,3 +478,36 @@ Deno.test("/readyz: not ready once CloudWatch publishes have failed for more tha
     await cwServer.close();
   }
 });
+
+Deno.test("the SDK's own log lines come through our logger: one debug line per request", async () => {
+  const logs = await captureLogs();
+  const cwServer = FakeCloudWatch.start();
+  const client = cloudWatchClient({
+    region: "us-test-1",
+    endpoint: cwServer.url,
+    credentials: TEST_CREDENTIALS,
+  });
+  try {
+    const clock = new FakeClock();
+    const cw = new CloudWatchSink(new CloudWatchPublisher(client), {
+      clusterId: "c",
+      maxDatums: 1000,
+      clock,
+      intervalSeconds: 30,
+    });
+    cw.observe(reportAt(clock, { assignIPAddresses: 1 }));
+    assertEquals((await cw.flush(new AbortController().signal)).sent, 21);
+    const sdk = logs.filter((l) => l["level"] === "debug" && l["sdk"] !== undefined);
+    assertEquals(sdk.length, 1, JSON.stringify(logs));
+    assertEquals(sdk[0]?.["level"], "debug");
+    assert(
+      /^CloudWatchClient PutMetricDataCommand: HTTP 200, 1 attempt\(s\), request id \S+$/.test(
+        String(sdk[0]?.["msg"]),
+      ),
+      String(sdk[0]?.["msg"]),
+    );
+  } finally {
+    client.destroy();
+    await cwServer.close();
+  }
+});

@@ -64,7 +64,34 @@ export function errorText(e: unknown): string {
 
 function firstLine(text: string): string {
   const i = text.indexOf("\n");
-  return i < 0 ? text : text.slice(0, i);
+  return permissionText(i < 0 ? text : text.slice(0, i));
+}
+
+/**
+ * Deno's permission errors advise `run again with the --allow-read flag`,
+ * which a user of the compiled binary cannot do: say what this build may
+ * read and run instead, and how to widen it when developing.
+ */
+function permissionText(text: string): string {
+  const m =
+    /Requires (read|run|write|env|net|sys) access to "?([^",]*)"?,? run again with the --allow-\w+ flag/
+      .exec(text);
+  if (m === null) return text;
+  const [, kind, what] = m;
+  const may = kind === "run"
+    ? "may run only aws and aws-iam-authenticator (as exec credential plugins)"
+    : kind === "read"
+    ? "may read only /var/run/secrets, ~/.kube and ~/.aws"
+    : `has no ${kind} access there`;
+  const fix = kind === "read"
+    ? "move the file under ~/.kube or put its content in the kubeconfig (the *-data fields)"
+    : kind === "run"
+    ? "use one of those"
+    : "report it";
+  return text.slice(0, m.index) +
+    `not allowed to ${kind} ${JSON.stringify(what)}: this build ${may}; ${fix}, or when ` +
+    `developing run deno task start with a wider --allow-${kind}` +
+    text.slice(m.index + m[0].length);
 }
 
 /**

@@ -174,3 +174,56 @@ Deno.test(
     assertEquals(w.cw.requests.length, 0);
   }),
 );
+
+Deno.test(
+  "a kubeconfig file outside what this build may read: the message says what it may read, not Deno's flag",
+  opts,
+  async () => {
+    const home = Deno.makeTempDirSync();
+    try {
+      Deno.mkdirSync(`${home}/.kube`);
+      Deno.writeTextFileSync(
+        `${home}/.kube/config`,
+        [
+          "apiVersion: v1",
+          "kind: Config",
+          "clusters:",
+          "- name: c",
+          "  cluster:",
+          "    server: https://127.0.0.1:1",
+          "    certificate-authority: /etc/hostname",
+          "users:",
+          "- name: u",
+          "  user:",
+          "    token: not-a-real-token",
+          "contexts:",
+          "- name: x",
+          "  context: {cluster: c, user: u}",
+          "current-context: x",
+          "",
+        ].join("\n"),
+      );
+      const r = await runToEnd(
+        ["--once", "--dry-run", "--cluster-id", "x", "--log-format", "text"],
+        {
+          PATH: "/usr/bin:/bin",
+          HOME: home,
+          AWS_EC2_METADATA_DISABLED: "true",
+          ...passThrough(),
+        },
+      );
+      assertEquals(r.code, 1, r.stderr);
+      assert(
+        r.stderr.includes(
+          'not allowed to read "/etc/hostname": this build may read only /var/run/secrets, ' +
+            "~/.kube and ~/.aws; move the file under ~/.kube or put its content in the kubeconfig",
+        ),
+        r.stderr,
+      );
+      assert(!r.stderr.includes("run again with the"), r.stderr);
+      assert(!r.stderr.includes("not-a-real-token"), r.stderr);
+    } finally {
+      Deno.removeSync(home, { recursive: true });
+    }
+  },
+);

@@ -67,7 +67,8 @@ function renderValue(v: unknown): string {
 
 /**
  * One JSON object a line: `time`, `level`, `logger`, `msg` (placeholders
- * filled, strings unquoted), then the properties.
+ * filled, strings unquoted), then the properties (but not the one a
+ * message made of a single placeholder already is).
  *
  * @param record the log record
  * @returns the line, newline-terminated
@@ -75,13 +76,18 @@ function renderValue(v: unknown): string {
 export function jsonLine(record: LogRecord): string {
   const msg = record.message.map((part, i) => (i % 2 === 0 ? String(part) : renderValue(part)))
     .join("");
+  // a message that is one placeholder ("{error}") is that property: say it once
+  const raw = record.rawMessage;
+  const only = typeof raw === "string" ? /^\{(\w+)\}$/.exec(raw)?.[1] : undefined;
+  const properties = { ...record.properties };
+  if (only !== undefined) delete properties[only];
   return `${
     JSON.stringify({
       time: new Date(record.timestamp).toISOString(),
       level: record.level,
       logger: record.category.join("."),
       msg,
-      ...record.properties,
+      ...properties,
     })
   }\n`;
 }

@@ -497,8 +497,12 @@ Deno.test("the SDK's own log lines come through our logger: one debug line per r
     });
     cw.observe(reportAt(clock, { assignIPAddresses: 1 }));
     assertEquals((await cw.flush(new AbortController().signal)).sent, 21);
-    const sdk = logs.filter((l) => l["level"] === "debug" && l["sdk"] !== undefined);
+    const sdk = logs.filter((l) =>
+      l["level"] === "debug" && String(l["msg"]).startsWith("CloudWatchClient ")
+    );
     assertEquals(sdk.length, 1, JSON.stringify(logs));
+    // said once: the message, not also a property
+    assertEquals(Object.keys(sdk[0] ?? {}), ["time", "level", "logger", "msg"]);
     assertEquals(sdk[0]?.["level"], "debug");
     assert(
       /^CloudWatchClient PutMetricDataCommand: HTTP 200, 1 attempt\(s\), request id \S+$/.test(

@@ -198,7 +198,7 @@ export class Collector {
       listError: undefined,
       listStale: stale,
       // an interrupted cycle commits nothing: the next one diffs against the last good values
-      snapshot: aborted ? null : cycle.finish(targets.map((t) => t.key)),
+      snapshot: aborted ? null : cycle.finish(listed),
       durationMs: clock.now() - t0,
       aborted,
       publish: true,

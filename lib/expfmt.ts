@@ -347,7 +347,6 @@ class Parser {
     const nameStart = skipBlanks(line, k + 4);
     const nameStop = tokenEnd(line, nameStart);
     const name = line.slice(nameStart, nameStop);
-    if (!this.#reads(name)) return;
     if (name === "") throw new ExpositionParseError(lineNo, `# ${keyword} without a metric name`);
     if (nameEnd(name, 0) !== name.length) {
       throw new ExpositionParseError(lineNo, `invalid metric name ${quote(name)}`);
@@ -408,14 +407,6 @@ class Parser {
     }
   }
 
-  /** Whether `name` is `<wanted>_sum`, `_count` or `_bucket`. */
-  #suffixWanted(name: string): boolean {
-    for (const suffix of SUFFIXES) {
-      if (name.endsWith(suffix) && this.#wanted?.has(name.slice(0, -suffix.length))) return true;
-    }
-    return false;
-  }
-
   /** The family a sample name belongs to, or `undefined` when it is not read. */
   #familyOf(name: string, lineNo: number): { fam: MutableFamily; suffix: string } | undefined {
     const own = this.#families.get(name);
@@ -437,13 +428,12 @@ class Parser {
     const stop = nameEnd(line, start);
     const name = line.slice(start, stop);
     if (name === "") {
-      if (this.#wanted !== undefined) return; // a quoted or exotic name: not one we read
+      // (with wanted names, NameTable.skips has already passed over such lines)
       throw new ExpositionParseError(
         lineNo,
         `invalid metric name at ${quote(line.slice(start, start + QUOTE_MAX + 1))}`,
       );
     }
-    if (this.#wanted !== undefined && !this.#wanted.has(name) && !this.#suffixWanted(name)) return;
     const target = this.#familyOf(name, lineNo);
     if (target === undefined) return;
     this.#checkText(line, lineNo);

@@ -1,9 +1,28 @@
 /**
- * What to do about an API server answer, appended to the messages of the
- * pod list, watch and proxy scrapes.
+ * An API server answer as one line, with what to do about it: used by the
+ * messages of the pod list, watch and proxy scrapes.
  *
  * @module
  */
+
+/**
+ * `HTTP 401: <the Status object's message>` (or the body's first 300
+ * characters when it is not a Status), then {@linkcode apiHint}.
+ *
+ * @param status the HTTP status
+ * @param body the answer's body
+ * @returns the text
+ */
+export function apiStatusText(status: number, body: string): string {
+  let message = body.trim().slice(0, 300);
+  try {
+    const st = JSON.parse(body) as { kind?: string; message?: string };
+    if (st.kind === "Status" && typeof st.message === "string") message = st.message;
+  } catch {
+    // not a Status object: keep the text
+  }
+  return `HTTP ${status}${message ? `: ${message}` : ""}${apiHint(status)}`;
+}
 
 /**
  * The fix for a status the user can act on.

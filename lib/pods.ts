@@ -19,7 +19,7 @@
 import { type Clock, deadline, timedOut } from "./clock.ts";
 import { errorText } from "./errors.ts";
 import { type KubeConnection, KubeError } from "./kubeconfig.ts";
-import { apiHint } from "./hints.ts";
+import { apiStatusText } from "./hints.ts";
 import { logger } from "./logging.ts";
 
 const log = logger("pods");
@@ -214,7 +214,7 @@ export class PodWatcher implements TargetLister {
     }
     if (res.status === 200) return res;
     const text = await res.text().catch(() => "");
-    throw new KubeError(`${what}: ${statusText(res.status, text)}`, res.status);
+    throw new KubeError(`${what}: ${apiStatusText(res.status, text)}`, res.status);
   }
 
   async #watchLoop(): Promise<void> {
@@ -322,7 +322,7 @@ export class PodWatcher implements TargetLister {
       const st = obj as StatusObject;
       if (st.code === 410) return "gone";
       throw new KubeError(
-        `watching ${this.#what()}: ${statusText(st.code ?? 0, JSON.stringify(st))}`,
+        `watching ${this.#what()}: ${apiStatusText(st.code ?? 0, JSON.stringify(st))}`,
         st.code,
       );
     }
@@ -399,21 +399,7 @@ async function* lines(
 }
 
 function readFailure(e: unknown, signal: AbortSignal): string {
-  if ((signal.reason as { name?: string } | undefined)?.name === "TimeoutError") {
-    return "timed out";
-  }
+  if (timedOut(signal)) return "timed out";
   if (signal.aborted) return "aborted: shutting down";
   return errorText(e);
-}
-
-/** `HTTP 401: <the Status message>` from an API server answer. */
-function statusText(code: number, body: string): string {
-  let message = body.trim().slice(0, 300);
-  try {
-    const st = JSON.parse(body) as StatusObject;
-    if (typeof st.message === "string") message = st.message;
-  } catch {
-    // not a Status object: keep the text
-  }
-  return `HTTP ${code}${message ? `: ${message}` : ""}${apiHint(code)}`;
 }

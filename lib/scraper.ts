@@ -10,7 +10,7 @@
 
 import { timedOut } from "./clock.ts";
 import { errorText } from "./errors.ts";
-import { apiHint } from "./hints.ts";
+import { apiStatusText } from "./hints.ts";
 import type { KubeConnection } from "./kubeconfig.ts";
 import type { Target } from "./pods.ts";
 
@@ -60,8 +60,8 @@ export class ScrapeError extends Error {
   }
 }
 
-/** Proxy scraper settings. */
-export interface ProxyScraperOptions {
+/** Scraper settings (both modes). */
+export interface ScraperOptions {
   /** aws-node metrics port. */
   readonly metricsPort: number;
   /** Largest body accepted from a pod, bytes. @default 16 MiB */
@@ -74,7 +74,7 @@ export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
 /** Scrapes through the API server's pod proxy. */
 export class ProxyScraper implements Scraper {
   readonly #conn: KubeConnection;
-  readonly #opts: ProxyScraperOptions;
+  readonly #opts: ScraperOptions;
   #headers: Record<string, string> = {};
 
   /**
@@ -83,7 +83,7 @@ export class ProxyScraper implements Scraper {
    * @param conn the API server connection
    * @param opts port and body limit
    */
-  constructor(conn: KubeConnection, opts: ProxyScraperOptions) {
+  constructor(conn: KubeConnection, opts: ScraperOptions) {
     this.#conn = conn;
     this.#opts = opts;
   }
@@ -121,14 +121,6 @@ export class ProxyScraper implements Scraper {
   }
 }
 
-/** Direct scraper settings. */
-export interface DirectScraperOptions {
-  /** aws-node metrics port. */
-  readonly metricsPort: number;
-  /** Largest body accepted from a pod, bytes. @default 16 MiB */
-  readonly maxBodyBytes?: number;
-}
-
 /**
  * Scrapes `http://<pod IP>:<port>/metrics` straight from the node (aws-node
  * is host-network), on one keep-alive client of its own: no API server in
@@ -136,7 +128,7 @@ export interface DirectScraperOptions {
  * the metrics port.
  */
 export class DirectScraper implements Scraper {
-  readonly #opts: DirectScraperOptions;
+  readonly #opts: ScraperOptions;
   readonly #http: Deno.HttpClient;
 
   /**
@@ -144,7 +136,7 @@ export class DirectScraper implements Scraper {
    *
    * @param opts port and body limit
    */
-  constructor(opts: DirectScraperOptions) {
+  constructor(opts: ScraperOptions) {
     this.#opts = opts;
     // one connection per node per cycle: a pool of idle ones would hold a
     // socket per node between cycles (thousands), so none is kept
@@ -194,13 +186,13 @@ export class DirectScraper implements Scraper {
 }
 
 function directFailure(e: unknown, signal: AbortSignal, where: string): ScrapeError {
-  if (timedOut(signal)) return new ScrapeError("timeout", "timed out");
-  if (signal.aborted) return new ScrapeError("aborted", "aborted: shutting down");
   const port = where.slice(where.lastIndexOf(":") + 1);
-  return new ScrapeError(
-    "network",
-    `cannot reach ${where}: ${errorText(e)} (direct mode needs inbound tcp/${port} from the ` +
-      `helper's pod to the nodes in their security group; or use --scrape-via proxy)`,
+  return fetchFailure(
+    e,
+    signal,
+    where,
+    ` (direct mode needs inbound tcp/${port} from the helper's pod to the nodes in their ` +
+      `security group; or use --scrape-via proxy)`,
   );
 }
 
@@ -267,19 +259,17 @@ const UNREACHABLE_HINT = "the API server could not reach the pod's port: allow i
   "from the cluster security group to the nodes";
 
 function httpFailureText(status: number, body: string): string {
-  let message = body.trim().slice(0, 300);
-  try {
-    const st = JSON.parse(body) as { kind?: string; message?: string };
-    if (st.kind === "Status" && typeof st.message === "string") message = st.message;
-  } catch {
-    // not a Status object: keep the text
-  }
-  const base = `HTTP ${status}${message ? `: ${message}` : ""}`;
-  return status === 503 ? `${base} (${UNREACHABLE_HINT})` : base + apiHint(status);
+  const text = apiStatusText(status, body);
+  return status === 503 ? `${text} (${UNREACHABLE_HINT})` : text;
 }
 
-function fetchFailure(e: unknown, signal: AbortSignal, peer = "the API server"): ScrapeError {
+function fetchFailure(
+  e: unknown,
+  signal: AbortSignal,
+  peer = "the API server",
+  hint = "",
+): ScrapeError {
   if (timedOut(signal)) return new ScrapeError("timeout", "timed out");
   if (signal.aborted) return new ScrapeError("aborted", "aborted: shutting down");
-  return new ScrapeError("network", `cannot reach ${peer}: ${errorText(e)}`);
+  return new ScrapeError("network", `cannot reach ${peer}: ${errorText(e)}${hint}`);
 }

@@ -336,21 +336,31 @@ Deno.test("--once: the baseline sample goes to the sinks unpublished, the second
   assertEquals(status.cycleCount, 2);
 });
 
-Deno.test("the CloudWatch sink publishes every second cycle through the SDK, in the background", async () => {
-  const cwServer = FakeCloudWatch.start();
+/** A CloudWatch sink on a fake clock, publishing through the real SDK to `endpoint`. */
+function sdkSink(
+  endpoint: string,
+  extra: { maxAttempts?: number; requestTimeoutMs?: number } = {},
+) {
   const client = cloudWatchClient({
     region: "us-test-1",
-    endpoint: cwServer.url,
+    endpoint,
     credentials: TEST_CREDENTIALS,
+    ...extra,
   });
+  const clock = new FakeClock();
+  const cw = new CloudWatchSink(new CloudWatchPublisher(client), {
+    clusterId: "c",
+    maxDatums: 1000,
+    clock,
+    intervalSeconds: 30,
+  });
+  return { client, clock, cw };
+}
+
+Deno.test("the CloudWatch sink publishes every second cycle through the SDK, in the background", async () => {
+  const cwServer = FakeCloudWatch.start();
+  const { client, clock, cw } = sdkSink(cwServer.url);
   try {
-    const clock = new FakeClock();
-    const cw = new CloudWatchSink(new CloudWatchPublisher(client), {
-      clusterId: "c",
-      maxDatums: 1000,
-      clock,
-      intervalSeconds: 30,
-    });
     cw.observe(reportAt(clock, { assignIPAddresses: 1 }));
     assertEquals([cw.pending, cwServer.requests.length], [21, 0]);
     cw.observe(reportAt(clock, { assignIPAddresses: 2 }));
@@ -370,20 +380,8 @@ Deno.test("the CloudWatch sink publishes every second cycle through the SDK, in 
 
 Deno.test("the shutdown flush gives up at its deadline, keeping the datums it could not send", async () => {
   const hanging = new HangingServer();
-  const client = cloudWatchClient({
-    region: "us-test-1",
-    endpoint: hanging.url,
-    credentials: TEST_CREDENTIALS,
-    maxAttempts: 1,
-  });
+  const { client, clock, cw } = sdkSink(hanging.url, { maxAttempts: 1 });
   try {
-    const clock = new FakeClock();
-    const cw = new CloudWatchSink(new CloudWatchPublisher(client), {
-      clusterId: "c",
-      maxDatums: 1000,
-      clock,
-      intervalSeconds: 30,
-    });
     cw.observe(reportAt(clock, { assignIPAddresses: 1 }));
     const stop = new AbortController();
     const deadline = clock.timeout(8_000);
@@ -399,22 +397,8 @@ Deno.test("the shutdown flush gives up at its deadline, keeping the datums it co
 
 Deno.test("a CloudWatch endpoint that accepts and never answers fails the attempt at its request timeout", async () => {
   const hanging = new HangingServer();
-  const client = cloudWatchClient({
-    region: "us-test-1",
-    endpoint: hanging.url,
-    credentials: TEST_CREDENTIALS,
-    maxAttempts: 1,
-    requestTimeoutMs: 300,
-  });
+  const { client, clock, cw } = sdkSink(hanging.url, { maxAttempts: 1, requestTimeoutMs: 300 });
   try {
-    const publisher = new CloudWatchPublisher(client);
-    const clock = new FakeClock();
-    const cw = new CloudWatchSink(publisher, {
-      clusterId: "c",
-      maxDatums: 1000,
-      clock,
-      intervalSeconds: 30,
-    });
     cw.observe(reportAt(clock, { assignIPAddresses: 1 }));
     // the SDK's own timer (real time) ends the attempt; the flush reports it, keeping the datums
     const r = await cw.flush(new AbortController().signal);
@@ -428,20 +412,8 @@ Deno.test("a CloudWatch endpoint that accepts and never answers fails the attemp
 
 Deno.test("/readyz: not ready once CloudWatch publishes have failed for more than 3 publish periods", async () => {
   const cwServer = FakeCloudWatch.start();
-  const client = cloudWatchClient({
-    region: "us-test-1",
-    endpoint: cwServer.url,
-    credentials: TEST_CREDENTIALS,
-    maxAttempts: 1,
-  });
+  const { client, clock, cw } = sdkSink(cwServer.url, { maxAttempts: 1 });
   try {
-    const clock = new FakeClock();
-    const cw = new CloudWatchSink(new CloudWatchPublisher(client), {
-      clusterId: "c",
-      maxDatums: 1000,
-      clock,
-      intervalSeconds: 30,
-    });
     const status = new StatusSink("1", 30, () => clock.now(), cw.stats);
     status.identityResolved("c", "us-test-1");
     const live = new AbortController().signal;
@@ -482,19 +454,8 @@ Deno.test("/readyz: not ready once CloudWatch publishes have failed for more tha
 Deno.test("the SDK's own log lines come through our logger: one debug line per request", async () => {
   const logs = await captureLogs();
   const cwServer = FakeCloudWatch.start();
-  const client = cloudWatchClient({
-    region: "us-test-1",
-    endpoint: cwServer.url,
-    credentials: TEST_CREDENTIALS,
-  });
+  const { client, clock, cw } = sdkSink(cwServer.url);
   try {
-    const clock = new FakeClock();
-    const cw = new CloudWatchSink(new CloudWatchPublisher(client), {
-      clusterId: "c",
-      maxDatums: 1000,
-      clock,
-      intervalSeconds: 30,
-    });
     cw.observe(reportAt(clock, { assignIPAddresses: 1 }));
     assertEquals((await cw.flush(new AbortController().signal)).sent, 21);
     const sdk = logs.filter((l) =>

@@ -15,6 +15,16 @@ import { PodWatcher } from "../lib/pods.ts";
 const QUERY = { namespace: "kube-system", selector: "k8s-app=aws-node" };
 const live = () => new AbortController().signal;
 
+/** A connection through the kubeconfig file at `path`. */
+function connectTo(path: string): Promise<KubeConnection> {
+  return connect({
+    kubeconfig: [path],
+    context: undefined,
+    inCluster: false,
+    homeConfig: undefined,
+  });
+}
+
 interface Rig {
   api: FakeApiServer;
   conn: KubeConnection;
@@ -29,12 +39,7 @@ function withRig(fn: (r: Rig) => Promise<void>): () => Promise<void> {
     const dir = Deno.makeTempDirSync();
     const logs = await LogCapture.start();
     api.writeKubeconfig(`${dir}/config`);
-    const conn = await connect({
-      kubeconfig: [`${dir}/config`],
-      context: undefined,
-      inCluster: false,
-      homeConfig: undefined,
-    });
+    const conn = await connectTo(`${dir}/config`);
     const clock = new FakeClock();
     const made: PodWatcher[] = [];
     try {
@@ -232,16 +237,11 @@ Deno.test(
 
 Deno.test(
   "HTTP 401 on the pod list says what to do about the credentials",
-  withRig(async ({ api, conn: _conn, clock }) => {
+  withRig(async ({ api, clock }) => {
     const dir = Deno.makeTempDirSync();
     try {
       api.writeKubeconfig(`${dir}/config`, { token: "expired-token" });
-      const conn = await connect({
-        kubeconfig: [`${dir}/config`],
-        context: undefined,
-        inCluster: false,
-        homeConfig: undefined,
-      });
+      const conn = await connectTo(`${dir}/config`);
       const w = new PodWatcher(conn, QUERY, clock);
       try {
         const e = await assertRejects(() => w.list(live()), KubeError);

@@ -91,6 +91,33 @@ async function mintToken(kube: Kube, sa: string): Promise<string> {
   return (r["status"] as { token: string }).token;
 }
 
+/** A service account in kube-system, bound to a ClusterRole of `rules` (none: unbound). */
+async function serviceAccount(
+  kube: Kube,
+  name: string,
+  rules?: { apiGroups: string[]; resources: string[]; verbs: string[] }[],
+): Promise<void> {
+  await kube.json("POST", "/api/v1/namespaces/kube-system/serviceaccounts", {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: { name },
+  });
+  if (rules === undefined) return;
+  await kube.json("POST", "/apis/rbac.authorization.k8s.io/v1/clusterroles", {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRole",
+    metadata: { name },
+    rules,
+  });
+  await kube.json("POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRoleBinding",
+    metadata: { name },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name },
+    subjects: [{ kind: "ServiceAccount", name, namespace: "kube-system" }],
+  });
+}
+
 async function addNode(
   name: string,
   step: (f: NodeFigures) => void,
@@ -520,30 +547,10 @@ Deno.test(
   opts,
   async () => {
     const kube = cluster.kube;
-    for (const sa of ["e2e-unbound", "e2e-list-only"]) {
-      await kube.json("POST", "/api/v1/namespaces/kube-system/serviceaccounts", {
-        apiVersion: "v1",
-        kind: "ServiceAccount",
-        metadata: { name: sa },
-      });
-    }
-    await kube.json("POST", "/apis/rbac.authorization.k8s.io/v1/clusterroles", {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "ClusterRole",
-      metadata: { name: "e2e-list-only" },
-      rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["list"] }],
-    });
-    await kube.json("POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "ClusterRoleBinding",
-      metadata: { name: "e2e-list-only" },
-      roleRef: {
-        apiGroup: "rbac.authorization.k8s.io",
-        kind: "ClusterRole",
-        name: "e2e-list-only",
-      },
-      subjects: [{ kind: "ServiceAccount", name: "e2e-list-only", namespace: "kube-system" }],
-    });
+    await serviceAccount(kube, "e2e-unbound");
+    await serviceAccount(kube, "e2e-list-only", [
+      { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
+    ]);
     const unbound = await runHelper(["--once", "--interval", "1", "--cluster-id", "x"], {
       KUBECONFIG_AUTH: await mintToken(kube, "e2e-unbound"),
     });
@@ -596,24 +603,9 @@ Deno.test(
   async () => {
     const kube = cluster.kube;
     // a service account with list and watch on pods, and nothing else
-    await kube.json("POST", "/api/v1/namespaces/kube-system/serviceaccounts", {
-      apiVersion: "v1",
-      kind: "ServiceAccount",
-      metadata: { name: "e2e-direct" },
-    });
-    await kube.json("POST", "/apis/rbac.authorization.k8s.io/v1/clusterroles", {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "ClusterRole",
-      metadata: { name: "e2e-direct" },
-      rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["list", "watch"] }],
-    });
-    await kube.json("POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "ClusterRoleBinding",
-      metadata: { name: "e2e-direct" },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "e2e-direct" },
-      subjects: [{ kind: "ServiceAccount", name: "e2e-direct", namespace: "kube-system" }],
-    });
+    await serviceAccount(kube, "e2e-direct", [
+      { apiGroups: [""], resources: ["pods"], verbs: ["list", "watch"] },
+    ]);
     await addNode("aws-node-d1", grow(1));
     await addNode("aws-node-d2", grow(2));
     const closed = await addNode("aws-node-d-closed", () => {}, false);

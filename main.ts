@@ -10,7 +10,7 @@
  */
 
 import denoJson from "./deno.json" with { type: "json" };
-import { helpText, parseConfig } from "./lib/config.ts";
+import { helpText, logFormatOf, parseConfig } from "./lib/config.ts";
 import { errorText, exitCodeFor, UserError } from "./lib/errors.ts";
 import { logger, setupLogging } from "./lib/logging.ts";
 import { runApp } from "./lib/app.ts";
@@ -19,25 +19,25 @@ import { runtimeFromEnv } from "./lib/runtime.ts";
 
 async function main(): Promise<number> {
   const env = Deno.env.toObject();
+  const encoder = new TextEncoder();
+  const stderr = (l: string) => void Deno.stderr.writeSync(encoder.encode(l));
+  const terminal = Deno.stderr.isTerminal();
   let parsed;
   let facts;
   try {
-    parsed = parseConfig(Deno.args, env, Deno.stderr.isTerminal());
+    parsed = parseConfig(Deno.args, env, terminal);
     facts = runtimeFromEnv(env, existsSync);
   } catch (e) {
     if (!(e instanceof UserError)) throw e;
-    console.error(`cni-metrics-helper: ${e.message}`);
+    // in the format the run would have logged in: one JSON line for a log pipeline
+    await setupLogging("info", logFormatOf(Deno.args, terminal), stderr);
+    logger().error("{error}", { error: e.message });
     return exitCodeFor(e);
   }
   if (parsed.kind === "help") return print(helpText(denoJson.version));
   if (parsed.kind === "version") return print(`cni-metrics-helper ${denoJson.version}`);
   const { config } = parsed;
-  const encoder = new TextEncoder();
-  await setupLogging(
-    config.logLevel,
-    config.logFormat,
-    (l) => Deno.stderr.writeSync(encoder.encode(l)),
-  );
+  await setupLogging(config.logLevel, config.logFormat, stderr);
   const stop = new AbortController();
   for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(sig, () => stop.abort());
   try {

@@ -62,7 +62,7 @@ export interface Config {
   readonly scrapeConcurrency: number;
   /** `--scrape-via` / `SCRAPE_VIA`: through the API server's proxy, or straight to the pod IP. */
   readonly scrapeVia: ScrapeVia;
-  /** `--scrape-timeout`: seconds one scrape may take. */
+  /** `--scrape-timeout`: seconds one scrape may take (below the interval; default 10 or half of it). */
   readonly scrapeTimeoutSeconds: number;
   /** `--once`: two samples, publish, flush, exit. */
   readonly once: boolean;
@@ -141,6 +141,7 @@ export function parseConfig(
       : o.default({ stderrIsTerminal });
   }
   refuseUnused(given, values);
+  values["scrapeTimeoutSeconds"] = scrapeTimeout(values);
   return { kind: "run", config: Object.freeze(values as unknown as Config) };
 }
 
@@ -160,6 +161,26 @@ function refuseUnused(
     );
   }
 }
+
+/**
+ * The scrape timeout: as given, which must be below the interval (a cycle's
+ * slowest scrape must end before the next cycle is due), else 10 s or half
+ * the interval, whichever is less.
+ */
+function scrapeTimeout(values: Record<string, unknown>): number {
+  const interval = values["intervalSeconds"] as number;
+  const given = values["scrapeTimeoutSeconds"] as number | undefined;
+  if (given === undefined) return Math.min(DEFAULT_SCRAPE_TIMEOUT_SECONDS, interval / 2);
+  if (values["command"] === "collect" && given >= interval) {
+    throw new ConfigError(
+      `"--scrape-timeout" must be below the interval (${interval} s): got ${given}`,
+    );
+  }
+  return given;
+}
+
+/** The scrape timeout when the interval allows it. */
+const DEFAULT_SCRAPE_TIMEOUT_SECONDS = 10;
 
 function commandOf(positionals: readonly string[]): Command {
   const [first, ...extra] = positionals;
@@ -201,6 +222,26 @@ function argsMessage(e: unknown): string {
     return `"${missing[1]}" needs a value: got none`;
   }
   return `${msg.replace(/\. To specify.*$/s, "")}: see --help`;
+}
+
+/**
+ * The log format a run with these arguments would use, for the errors found
+ * before the config exists (a bad flag): `--log-format` when it is valid,
+ * else JSON off a terminal and text on one, as the option's default.
+ *
+ * @param args command-line arguments
+ * @param stderrIsTerminal whether stderr is a terminal
+ * @returns the format
+ */
+export function logFormatOf(args: readonly string[], stderrIsTerminal: boolean): LogFormat {
+  let given: string | undefined;
+  args.forEach((a, i) => {
+    if (a === "--log-format") given = args[i + 1];
+    else if (a.startsWith("--log-format=")) given = a.slice("--log-format=".length);
+  });
+  const t = given?.trim().toLowerCase();
+  if (t === "json" || t === "text") return t;
+  return stderrIsTerminal ? "text" : "json";
 }
 
 /**

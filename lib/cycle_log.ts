@@ -1,6 +1,6 @@
 /**
- * The cycle log: a {@linkcode Sink} that writes one line per cycle (its
- * figures once, as structured fields) and one warning per failed pod, up to
+ * The cycle log: a {@linkcode Sink} that writes one line per cycle (the
+ * pods and the cluster's IP and ENI figures; all 21 figures at debug) and one warning per failed pod, up to
  * a cap, then a summary of the rest by failure kind.
  *
  * @module
@@ -67,12 +67,22 @@ export class CycleLog implements Sink {
       );
       return;
     }
-    const values = Object.fromEntries(r.snapshot.values);
-    const text = [...r.snapshot.values].map(([k, v]) => `${k}=${v}`).join(" ");
+    const v = (name: string) => r.snapshot?.values.get(name) ?? 0;
     log.info(
-      "cycle: {found} pods found, {scraped} scraped, {failed} failed, {notRunning} not running " +
-        "in {durationMs} ms; cluster: {text}",
-      { ...summary, baselined: r.snapshot.podsBaselined, text, values },
+      "cycle: {scraped} of {found} pods scraped ({failed} failed, {notRunning} not running) " +
+        "in {durationMs} ms; IPs {assigned} assigned of {total} (max {max}), ENIs {enis} of {eniMax}",
+      {
+        ...summary,
+        assigned: v("assignIPAddresses"),
+        total: v("totalIPAddresses"),
+        max: v("maxIPAddresses"),
+        enis: v("eniAllocated"),
+        eniMax: v("eniMaxAvailable"),
+      },
     );
+    log.debug("cycle figures ({baselined} pods baselined this cycle): {figures}", {
+      baselined: r.snapshot.podsBaselined,
+      figures: [...r.snapshot.values].map(([k, n]) => `${k}=${n}`).join(" "),
+    });
   }
 }

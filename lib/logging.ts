@@ -67,8 +67,8 @@ function renderValue(v: unknown): string {
 
 /**
  * One JSON object a line: `time`, `level`, `logger`, `msg` (placeholders
- * filled, strings unquoted), then the properties (but not the one a
- * message made of a single placeholder already is).
+ * filled, strings unquoted), then the properties the message does not show:
+ * each value is said once, in the message when it has a place there.
  *
  * @param record the log record
  * @returns the line, newline-terminated
@@ -76,11 +76,11 @@ function renderValue(v: unknown): string {
 export function jsonLine(record: LogRecord): string {
   const msg = record.message.map((part, i) => (i % 2 === 0 ? String(part) : renderValue(part)))
     .join("");
-  // a message that is one placeholder ("{error}") is that property: say it once
-  const raw = record.rawMessage;
-  const only = typeof raw === "string" ? /^\{(\w+)\}$/.exec(raw)?.[1] : undefined;
   const properties = { ...record.properties };
-  if (only !== undefined) delete properties[only];
+  const raw = record.rawMessage;
+  if (typeof raw === "string") {
+    for (const m of raw.matchAll(/\{(\w+)\}/g)) delete properties[m[1] as string];
+  }
   return `${
     JSON.stringify({
       time: new Date(record.timestamp).toISOString(),

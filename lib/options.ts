@@ -83,6 +83,8 @@ const DASHBOARD: readonly Command[] = ["dashboard"];
 export interface NumberBounds {
   /** Exclusive lower bound. */
   readonly above: number;
+  /** Inclusive lower bound, when tighter than `above`. */
+  readonly min?: number;
   /** Inclusive upper bound. */
   readonly max?: number;
   /** Whole numbers only. */
@@ -106,6 +108,12 @@ export function parseNumber(name: string, text: string, b: NumberBounds): number
   const what = b.integer ? "a whole number" : "a number";
   if (!Number.isFinite(n) || (b.integer && !Number.isInteger(n))) {
     throw new ConfigError(`${name} must be ${what}: got ${JSON.stringify(text)}`);
+  }
+  if (b.min !== undefined && b.max !== undefined && (n < b.min || n > b.max)) {
+    throw new ConfigError(`${name} must be from ${b.min} to ${b.max}: got ${text}`);
+  }
+  if (b.min !== undefined && n < b.min) {
+    throw new ConfigError(`${name} must be >= ${b.min}: got ${text}`);
   }
   if (n <= b.above) throw new ConfigError(`${name} must be > ${b.above}: got ${text}`);
   if (b.max !== undefined && n > b.max) {
@@ -323,10 +331,10 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze<OptionSpec[]>([
     valueName: "SECONDS",
     env: ["METRIC_UPDATE_INTERVAL"],
     commands: COLLECT,
-    help: "seconds between scrape cycles; CloudWatch publishes every 2 x interval",
+    help: "seconds between scrape cycles, 1 to 3600; CloudWatch publishes every 2 x interval",
     default: fixed(30),
     defaultText: "30",
-    parse: num({ above: 0, integer: false }),
+    parse: num({ above: 0, min: 1, max: 3600, integer: false }),
   },
   {
     flag: "cluster-id",
@@ -396,9 +404,9 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze<OptionSpec[]>([
     valueName: "SECONDS",
     env: [],
     commands: COLLECT,
-    help: "seconds one scrape may take; a dead node costs at most this",
-    default: fixed(10),
-    defaultText: "10",
+    help: "seconds one scrape may take, below --interval; a dead node costs at most this",
+    default: fixed<number | undefined>(undefined),
+    defaultText: "10, at most half of --interval",
     parse: num({ above: 0, integer: false }),
   },
   {

@@ -12,6 +12,7 @@ import { HangingServer } from "./support/fake_aws.ts";
 import { TEST_CREDENTIALS } from "./support/harness.ts";
 import { timedOut } from "../lib/clock.ts";
 import { Collector, type CycleReport } from "../lib/collector.ts";
+import { METRICS } from "../lib/catalog.ts";
 import { CycleLog } from "../lib/cycle_log.ts";
 import { CloudWatchSink } from "../lib/cloudwatch_sink.ts";
 import { cloudWatchClient, CloudWatchPublisher, DryRunPublisher } from "../lib/cloudwatch.ts";
@@ -244,6 +245,49 @@ Deno.test("the cycle log: 20 failed pods one by one, the rest in one line by kin
   logs.length = 0;
   new CycleLog(2).observe({ ...base, aborted: true });
   assertEquals(logs, []);
+});
+
+Deno.test("the cycle line: pods and IP figures once, under 400 bytes; all 21 figures at debug", async () => {
+  const lines: string[] = [];
+  await setupLogging("debug", "json", (l) => lines.push(l));
+  const values = new Map(METRICS.map((m, i) => [m.cwName, 1_000_000 + i]));
+  values.set("assignIPAddresses", 4123);
+  values.set("totalIPAddresses", 9000);
+  values.set("maxIPAddresses", 14500);
+  values.set("eniAllocated", 310);
+  values.set("eniMaxAvailable", 1500);
+  new CycleLog().observe({
+    startedAt: new Date(0),
+    durationMs: 1234.6,
+    found: 5000,
+    notRunning: 3,
+    scraped: 4990,
+    failures: Array.from({ length: 7 }, (_, i) => ({
+      target: target(`p${i}`),
+      error: new ScrapeError("timeout", "x"),
+    })),
+    snapshot: { values, podsScraped: 4990, podsBaselined: 2 },
+    listError: undefined,
+    listStale: undefined,
+    aborted: false,
+    publish: true,
+  });
+  const info = lines.map((l) => JSON.parse(l)).filter((r) => r.level === "info");
+  assertEquals(info.length, 1);
+  const line = lines.find((l) => l.includes('"level":"info"')) as string;
+  assert(line.length < 400, `${line.length} bytes: ${line}`);
+  assertEquals(
+    Object.keys(info[0]).sort(),
+    ["level", "logger", "msg", "time"],
+  );
+  assertEquals(
+    info[0].msg,
+    "cycle: 4990 of 5000 pods scraped (7 failed, 3 not running) in 1235 ms; " +
+      "IPs 4123 assigned of 9000 (max 14500), ENIs 310 of 1500",
+  );
+  const debug = lines.map((l) => JSON.parse(l)).find((r) => r.msg.startsWith("cycle figures"));
+  assertEquals(debug.msg.split(": ")[0], "cycle figures (2 pods baselined this cycle)");
+  assertEquals(debug.msg.split(": ")[1].split(" ").length, 21);
 });
 
 function reportAt(clock: FakeClock, values: Record<string, number>): CycleReport {

@@ -120,7 +120,7 @@ Deno.test("every flag parses", () => {
     "--log-format=text",
     "--listen=127.0.0.1:9999",
     "--buffer-max-datums=100",
-    "--interval=0.5",
+    "--interval=5",
   ]);
   assertEquals(c.context, "ctx");
   assertEquals(c.namespace, "ns");
@@ -133,7 +133,7 @@ Deno.test("every flag parses", () => {
   assertEquals(c.logFormat, "text");
   assertEquals(c.listen, { hostname: "127.0.0.1", port: 9999 });
   assertEquals(c.bufferMaxDatums, 100);
-  assertEquals(c.intervalSeconds, 0.5);
+  assertEquals(c.intervalSeconds, 5);
   assertEquals(run(["--listen=[::1]:81"]).listen, { hostname: "::1", port: 81 });
 });
 
@@ -163,7 +163,20 @@ Deno.test("help and version", () => {
 });
 
 const errors: [string, string[], Record<string, string>, string][] = [
-  ["interval zero", ["--interval", "0"], {}, '"--interval" must be > 0: got 0'],
+  ["interval zero", ["--interval", "0"], {}, '"--interval" must be from 1 to 3600: got 0'],
+  ["interval under 1 s", ["--interval", "0.2"], {}, '"--interval" must be from 1 to 3600: got 0.2'],
+  [
+    "interval over an hour",
+    ["--interval", "3000000"],
+    {},
+    '"--interval" must be from 1 to 3600: got 3000000',
+  ],
+  [
+    "scrape timeout not below the interval",
+    ["--interval", "5", "--scrape-timeout", "5"],
+    {},
+    '"--scrape-timeout" must be below the interval (5 s): got 5',
+  ],
   ["interval text", ["--interval=abc"], {}, '"--interval" must be a number: got "abc"'],
   ["interval negative", ["--interval=-5"], {}, '"--interval" must be a number: got "-5"'],
   [
@@ -301,4 +314,17 @@ Deno.test("runtime facts from the environment", () => {
     ConfigError,
   );
   assertEquals(e.message, 'AWS_EC2_METADATA_DISABLED must be true, false, yes or no: got "sure"');
+});
+
+Deno.test("the scrape timeout defaults to 10 s, or half the interval when that is less", () => {
+  const cases: [string[], number][] = [
+    [[], 10],
+    [["--interval", "60"], 10],
+    [["--interval", "12"], 6],
+    [["--interval", "1"], 0.5],
+    [["--interval", "2", "--scrape-timeout", "1.5"], 1.5],
+  ];
+  for (const [args, want] of cases) {
+    assertEquals(run(args).scrapeTimeoutSeconds, want, args.join(" "));
+  }
 });

@@ -42,7 +42,7 @@ Deno.test("demo: a busy port is replaced; SIGTERM stops it and removes its kubec
   const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (taken.addr as Deno.NetAddr).port;
   try {
-    const child = demo(["--pods", "3", "--interval", "0.3", "--listen", `127.0.0.1:${port}`]);
+    const child = demo(["--pods", "3", "--interval", "1", "--listen", `127.0.0.1:${port}`]);
     const out = child.stdout.cancel();
     const lines: string[] = [];
     let kubeconfig = "";

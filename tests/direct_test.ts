@@ -31,7 +31,7 @@ Deno.test(
       const stop = new AbortController();
       const reports: CycleReport[] = [];
       const code = await w.run(
-        ["--interval", "0.2", "--scrape-via", "direct", "--metrics-port", String(port)],
+        ["--interval", "2", "--scrape-via", "direct", "--metrics-port", String(port)],
         {
           shutdown: stop.signal,
           onCycle: (r) => {

@@ -39,7 +39,7 @@ Deno.test(
       },
     });
     const out = await spawnHelper(
-      ["--kubeconfig", w.kubeconfig, "--once", "--dry-run", "--interval", "0.2"],
+      ["--kubeconfig", w.kubeconfig, "--once", "--dry-run", "--interval", "1"],
       w.env({ PATH: `${bin}:/usr/bin:/bin` }),
     ).output();
     const stderr = new TextDecoder().decode(out.stderr);
@@ -85,7 +85,7 @@ Deno.test(
         "--listen",
         "127.0.0.1:0",
         "--interval",
-        "0.2",
+        "2",
         "--dry-run",
         "--cluster-id",
         "pod",
@@ -94,7 +94,7 @@ Deno.test(
       ];
       const { parseConfig } = await import("../lib/config.ts");
       const { runApp } = await import("../lib/app.ts");
-      const { systemClock } = await import("../lib/clock.ts");
+      const { fastClock } = await import("./support/fake_clock.ts");
       const parsed = parseConfig(parsedArgs, {});
       assert(parsed.kind === "run");
       const code = await runApp(parsed.config, {
@@ -106,7 +106,7 @@ Deno.test(
         imdsDisabled: true,
         writeStdout: () => {},
         shutdown: stop.signal,
-        clock: systemClock,
+        clock: fastClock(10),
         onCycle: (r) => {
           reports.push(r);
           if (reports.length === 2) stop.abort();
@@ -131,7 +131,7 @@ Deno.test(
     w.api.textPod("aws-node-a", awsNodeText(freshNode(1)));
     w.api.writeKubeconfig(w.kubeconfig, { context: "staging" });
     assertEquals(
-      await w.run(["--once", "--dry-run", "--interval", "0.1", "--context", "staging"]),
+      await w.run(["--once", "--dry-run", "--interval", "1", "--context", "staging"]),
       0,
     );
     assertEquals(await w.run(["--once", "--dry-run", "--context", "prod"]), 1);

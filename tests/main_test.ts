@@ -8,6 +8,8 @@ import { byTimestamp, passThrough, readLines, spawnHelper, withWorld } from "./s
 import { awsNodeText, freshNode } from "../tools/sim.ts";
 
 const opts = {};
+const LISTEN_WITH_ONCE =
+  '"--listen" does nothing with "--once" (no HTTP server runs for one measurement): drop one';
 
 async function runToEnd(args: string[], env: Record<string, string>) {
   const out = await spawnHelper(args, env).output();
@@ -31,7 +33,7 @@ Deno.test("--help and --version exit 0", opts, async () => {
 Deno.test("a bad value exits 2 naming it and its value, with no stack trace", opts, async () => {
   for (
     const [args, env, message] of [
-      [[], { METRIC_UPDATE_INTERVAL: "0" }, "METRIC_UPDATE_INTERVAL must be > 0: got 0"],
+      [[], { METRIC_UPDATE_INTERVAL: "0" }, "METRIC_UPDATE_INTERVAL must be from 1 to 3600: got 0"],
       [
         [],
         { USE_CLOUDWATCH: "enabled" },
@@ -54,11 +56,22 @@ Deno.test("a bad value exits 2 naming it and its value, with no stack trace", op
         'AWS_ENDPOINT_URL_CLOUDWATCH must be an http(s) URL: got "not-a-url"',
       ],
       [["--scrape-via", "node"], {}, '"--scrape-via" must be proxy or direct: got "node"'],
+      [["--interval", "3000000"], {}, '"--interval" must be from 1 to 3600: got 3000000'],
+      [
+        ["--interval", "5", "--scrape-timeout", "10"],
+        {},
+        '"--scrape-timeout" must be below the interval (5 s): got 10',
+      ],
+      [["--once", "--listen", ":0"], {}, LISTEN_WITH_ONCE],
+      [["--unknown-flag"], {}, 'unknown flag "--unknown-flag": see --help'],
     ] as [string[], Record<string, string>, string][]
   ) {
     const r = await runToEnd(args, { PATH: "/usr/bin:/bin", ...passThrough(), ...env });
     assertEquals(r.code, 2, r.stderr);
-    assertEquals(r.stderr.trim(), `cni-metrics-helper: ${message}`);
+    const lines = r.stderr.trim().split("\n");
+    assertEquals(lines.length, 1, r.stderr);
+    const { time: _time, ...rest } = JSON.parse(lines[0] as string);
+    assertEquals(rest, { level: "error", logger: "cni-metrics-helper", msg: message });
   }
 });
 
@@ -155,7 +168,7 @@ Deno.test(
         "--once",
         "--dry-run",
         "--interval",
-        "0.2",
+        "1",
         "--cluster-id",
         "dry",
       ],
@@ -227,3 +240,17 @@ Deno.test(
     }
   },
 );
+
+Deno.test("a bad flag with --log-format text is one readable line, not JSON", opts, async () => {
+  const r = await runToEnd(["--log-format", "text", "--interval", "0"], {
+    PATH: "/usr/bin:/bin",
+    ...passThrough(),
+  });
+  assertEquals(r.code, 2, r.stderr);
+  const lines = r.stderr.trim().split("\n");
+  assertEquals(lines.length, 1, r.stderr);
+  assert(
+    /\[ERR\] cni-metrics-helper: "--interval" must be from 1 to 3600: got 0$/.test(lines[0] ?? ""),
+    r.stderr,
+  );
+});

@@ -39,7 +39,9 @@ Deno.test("with nothing set, every field is its option's declared default", () =
   const config = r.config as unknown as Record<string, unknown>;
   for (const o of OPTIONS) {
     if (o.key === undefined) continue;
-    assertEquals(config[o.key], o.default({ stderrIsTerminal: false }), o.flag);
+    // derived from the interval when not given: 10 s, or half the interval
+    const want = o.key === "scrapeTimeoutSeconds" ? 10 : o.default({ stderrIsTerminal: false });
+    assertEquals(config[o.key], want, o.flag);
   }
 });
 

@@ -67,7 +67,7 @@ async function aws(): Promise<Aws> {
           w.kubeconfig,
           "--once",
           "--interval",
-          "0.2",
+          "1",
           ...args,
         ],
         env,

@@ -1,6 +1,6 @@
 /**
  * `deno task bench [ROW ...]`: the helper as a subprocess (the start task's
- * permissions, `--dry-run`, back-to-back cycles) against in-process fakes:
+ * permissions, `--dry-run`, cycles 11 s apart with a 10 s scrape timeout) against in-process fakes:
  * the fake API server as plain HTTP behind a TLS terminator (Deno.serve's own
  * TLS would measure itself), and in direct mode one listener on 0.0.0.0
  * answering every loopback pod IP (127.x.y.z). Prints one table; asserts
@@ -124,8 +124,11 @@ async function runRow(row: string): Promise<string[]> {
       "--kubeconfig",
       `${dir}/.kube/config`,
       "--dry-run",
+      // the 10 s scrape timeout of a deployment, which the interval must exceed
       "--interval",
-      "1",
+      "11",
+      "--scrape-timeout",
+      "10",
       "--cluster-id",
       "bench",
       "--log-format",
@@ -177,7 +180,7 @@ async function runRow(row: string): Promise<string[]> {
     while ((nl = rest.indexOf("\n")) !== -1) {
       const line = rest.slice(0, nl);
       rest = rest.slice(nl + 1);
-      const listening = /"address":"127\.0\.0\.1:(\d+)"/.exec(line);
+      const listening = /"msg":"serving [^"]* on 127\.0\.0\.1:(\d+)"/.exec(line);
       if (listening) helperPort = Number(listening[1]);
       if (!line.includes('"msg":"cycle:')) {
         if (line.includes('"level":"error"') || line.includes('"level":"fatal"')) {
@@ -185,7 +188,7 @@ async function runRow(row: string): Promise<string[]> {
         }
         continue;
       }
-      const rec = JSON.parse(line) as { durationMs: number };
+      const rec = { durationMs: Number(/ in (\d+) ms;/.exec(line)?.[1]) };
       cycles++;
       marks.push(mark());
       if (Deno.env.get("BENCH_TRACE") && helperPort > 0) {

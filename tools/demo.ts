@@ -65,7 +65,9 @@ const interval = Number(values.interval);
 if (!Number.isInteger(pods) || pods < 1) {
   fail(`"--pods" must be a whole number >= 1: got ${values.pods}`);
 }
-if (!(interval > 0)) fail(`"--interval" must be > 0: got ${values.interval}`);
+if (!(interval >= 1 && interval <= 3600)) {
+  fail(`"--interval" must be from 1 to 3600: got ${values.interval}`);
+}
 if (
   values.cycles !== undefined &&
   !(Number.isInteger(Number(values.cycles)) && Number(values.cycles) > 0)

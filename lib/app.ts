@@ -42,6 +42,7 @@ import { makeHandler, serve } from "./server.ts";
 import type { Sink } from "./sink.ts";
 import { StatusSink } from "./status.ts";
 import { sdkImds, sdkTagReader } from "./aws.ts";
+import { type CredentialEnv, findCredentials } from "./credentials.ts";
 
 /** Facts about the process that `main.ts` reads and hands in. */
 export interface Runtime {
@@ -55,6 +56,10 @@ export interface Runtime {
   readonly inClusterRoot?: string;
   /** AWS shared config file (`AWS_CONFIG_FILE` or `~/.aws/config`). */
   readonly awsConfigFile: string | undefined;
+  /** AWS shared credentials file (`AWS_SHARED_CREDENTIALS_FILE` or `~/.aws/credentials`). */
+  readonly awsCredentialsFile?: string | undefined;
+  /** Which AWS credential variables are set. @default none */
+  readonly credentialEnv?: CredentialEnv;
   /** `AWS_EC2_METADATA_DISABLED` is true. */
   readonly imdsDisabled: boolean;
   /** Writes one line to stdout (dry-run requests). */
@@ -121,6 +126,7 @@ async function runCollect(config: Config, rt: Runtime): Promise<number> {
   let server: Deno.HttpServer<Deno.NetAddr> | undefined;
   try {
     const identity = await resolve(config, rt, conn.context);
+    if (config.cloudwatch && !config.dryRun) await checkCredentials(config, rt);
     const cloudwatch = cloudWatchSinkFor(config, rt, identity);
     const status = new StatusSink(
       rt.version,
@@ -263,6 +269,23 @@ async function resolve(
   return identity;
 }
 
+/**
+ * Fails in seconds, before any port is bound, when no source of AWS
+ * credentials is present (see credentials.ts); logs the one found at debug.
+ */
+async function checkCredentials(config: Config, rt: Runtime): Promise<void> {
+  if (rt.cloudwatch?.credentials !== undefined) return;
+  const files = [rt.awsCredentialsFile, rt.awsConfigFile].filter((f) => f !== undefined);
+  const source = await findCredentials({
+    env: rt.credentialEnv ?? { staticKeys: false, webIdentity: false, container: false },
+    profile: config.profile,
+    files,
+    readFile: (path) => Deno.readTextFile(path),
+    imds: rt.imdsDisabled ? undefined : (rt.imds ?? sdkImds({ clock: rt.clock })),
+  });
+  log().debug("AWS credentials from {source}", { source });
+}
+
 async function readProfileRegion(
   file: string | undefined,
   profile: string | undefined,
@@ -332,6 +355,7 @@ async function runDashboard(config: Config, rt: Runtime): Promise<number> {
     for (const a of alarms) rt.writeStdout(JSON.stringify(a));
     return 0;
   }
+  await checkCredentials(config, rt);
   const client = cloudWatchFor(config, rt, target.region);
   try {
     const problems = await putDashboard(client, name, body);

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { CredentialEnv } from "./credentials.ts";
 import { parseBool } from "./options.ts";
 
 /** The service-account token kubelet mounts into a pod. */
@@ -18,6 +19,10 @@ export interface EnvFacts {
   readonly homeKubeconfig: string | undefined;
   /** The AWS shared config file. */
   readonly awsConfigFile: string | undefined;
+  /** The AWS shared credentials file. */
+  readonly awsCredentialsFile: string | undefined;
+  /** Which AWS credential variables are set. */
+  readonly credentialEnv: CredentialEnv;
   /** IMDS turned off by `AWS_EC2_METADATA_DISABLED`. */
   readonly imdsDisabled: boolean;
 }
@@ -34,11 +39,20 @@ export function runtimeFromEnv(
 ): EnvFacts {
   const home = env["HOME"] || undefined;
   const disabled = env["AWS_EC2_METADATA_DISABLED"]?.trim();
+  const set = (name: string) => (env[name]?.trim() ?? "") !== "";
   return {
     inCluster: (env["KUBERNETES_SERVICE_HOST"] ?? "") !== "" && exists(SERVICE_ACCOUNT_TOKEN),
     homeKubeconfig: home === undefined ? undefined : `${home}/.kube/config`,
     awsConfigFile: env["AWS_CONFIG_FILE"] ||
       (home === undefined ? undefined : `${home}/.aws/config`),
+    awsCredentialsFile: env["AWS_SHARED_CREDENTIALS_FILE"] ||
+      (home === undefined ? undefined : `${home}/.aws/credentials`),
+    credentialEnv: {
+      staticKeys: set("AWS_ACCESS_KEY_ID") && set("AWS_SECRET_ACCESS_KEY"),
+      webIdentity: set("AWS_WEB_IDENTITY_TOKEN_FILE") && set("AWS_ROLE_ARN"),
+      container: set("AWS_CONTAINER_CREDENTIALS_FULL_URI") ||
+        set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"),
+    },
     imdsDisabled: disabled ? parseBool("AWS_EC2_METADATA_DISABLED", disabled) : false,
   };
 }

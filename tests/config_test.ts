@@ -292,16 +292,29 @@ Deno.test("runtime facts from the environment", () => {
     inCluster: false,
     homeKubeconfig: undefined,
     awsConfigFile: undefined,
+    awsCredentialsFile: undefined,
+    credentialEnv: { staticKeys: false, webIdentity: false, container: false },
     imdsDisabled: false,
   });
   const pod = runtimeFromEnv(
-    { KUBERNETES_SERVICE_HOST: "10.0.0.1", HOME: "/home/u", AWS_EC2_METADATA_DISABLED: "true" },
+    {
+      KUBERNETES_SERVICE_HOST: "10.0.0.1",
+      HOME: "/home/u",
+      AWS_EC2_METADATA_DISABLED: "true",
+      AWS_ROLE_ARN: "arn:aws:iam::1:role/r",
+      AWS_WEB_IDENTITY_TOKEN_FILE: "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
+      AWS_ACCESS_KEY_ID: "AKID",
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: " ",
+    },
     () => true,
   );
   assertEquals(pod, {
     inCluster: true,
     homeKubeconfig: "/home/u/.kube/config",
     awsConfigFile: "/home/u/.aws/config",
+    awsCredentialsFile: "/home/u/.aws/credentials",
+    // a key id without its secret is not a source; a blank variable is not set
+    credentialEnv: { staticKeys: false, webIdentity: true, container: false },
     imdsDisabled: true,
   });
   assertEquals(

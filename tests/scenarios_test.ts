@@ -307,3 +307,46 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "no credentials anywhere: exit 1 at start naming each source tried, before any port is bound",
+  opts,
+  async () => {
+    const a = await aws();
+    try {
+      // IMDS answers (region, instance id) but the instance has no role
+      const out = await spawnHelper(
+        [
+          "--kubeconfig",
+          a.w.kubeconfig,
+          "--cluster-id",
+          "c",
+          "--interval",
+          "1",
+          "--listen",
+          "127.0.0.1:0",
+          "--log-level",
+          "debug",
+        ],
+        a.env(),
+      ).output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      assertEquals(out.code, 1, stderr);
+      const lines = stderr.trim().split("\n").map((l) => JSON.parse(l));
+      assert(lines.every((l) => !String(l.msg).startsWith("serving ")), stderr);
+      const last = lines[lines.length - 1];
+      assertEquals(last.level, "error");
+      assert(
+        String(last.msg).startsWith(
+          "no AWS credentials for CloudWatch: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY not set; " +
+            `no profile default in ${a.w.dir}/.aws/credentials or ${a.w.dir}/.aws/config;`,
+        ) && String(last.msg).endsWith("or run with --dry-run or --no-cloudwatch"),
+        last.msg,
+      );
+      assertEquals(a.w.cw.requests.length, 0);
+      assertEquals(a.w.api.counts.proxy, 0);
+    } finally {
+      await a.close();
+    }
+  },
+);

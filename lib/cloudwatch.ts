@@ -64,13 +64,33 @@ export function cloudWatchClient(opts: CloudWatchOptions): CloudWatchClient {
 /** Publishes through the SDK. */
 export class CloudWatchPublisher implements Publisher {
   readonly target = "CloudWatch";
+  readonly sends = true;
   readonly #client: CloudWatchClient;
+  #onAttempt: (ok: boolean) => void = () => {};
 
   /**
-   * @param client the SDK client
+   * @param client the SDK client (an attempt counter is added to its middleware)
    */
   constructor(client: CloudWatchClient) {
     this.#client = client;
+    // the deserialize step runs once per attempt, below the retry middleware
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        try {
+          const out = await next(args);
+          this.#onAttempt(true);
+          return out;
+        } catch (e) {
+          this.#onAttempt(false);
+          throw e;
+        }
+      },
+      { step: "deserialize", name: "cniMetricsHelperAttempts", priority: "high" },
+    );
+  }
+
+  observeAttempts(fn: (ok: boolean) => void): void {
+    this.#onAttempt = fn;
   }
 
   async put(request: PutRequest, signal: AbortSignal): Promise<void> {
@@ -93,6 +113,7 @@ export class CloudWatchPublisher implements Publisher {
 /** `--dry-run`: prints each request as one JSON line instead of sending it. */
 export class DryRunPublisher implements Publisher {
   readonly target = "stdout (dry run)";
+  readonly sends = false;
   readonly #write: (line: string) => void;
 
   /**

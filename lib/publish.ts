@@ -40,6 +40,15 @@ export interface PutRequest {
 export interface Publisher {
   /** Where requests go, for logs (e.g. "CloudWatch"). */
   readonly target: string;
+  /** Whether requests leave the process (false for `--dry-run`: nothing counts as published). */
+  readonly sends: boolean;
+  /**
+   * Calls `fn` as each HTTP attempt ends (the SDK retries a request up to
+   * 3 times), so own metrics count a failing attempt at once.
+   *
+   * @param fn called with true for an accepted attempt, false for a failed one
+   */
+  observeAttempts?(fn: (ok: boolean) => void): void;
   /**
    * @param request the request
    * @param signal aborts it
@@ -64,6 +73,8 @@ export interface FlushResult {
 export interface PublishStats {
   requestsOk: number;
   requestsFailed: number;
+  attemptsOk: number;
+  attemptsFailed: number;
   datumsSent: number;
   datumsDropped: number;
 }
@@ -123,6 +134,8 @@ export class PublishBuffer {
   readonly stats: PublishStats = {
     requestsOk: 0,
     requestsFailed: 0,
+    attemptsOk: 0,
+    attemptsFailed: 0,
     datumsSent: 0,
     datumsDropped: 0,
   };
@@ -134,6 +147,7 @@ export class PublishBuffer {
   constructor(publisher: Publisher, maxDatums: number) {
     this.#publisher = publisher;
     this.#max = maxDatums;
+    publisher.observeAttempts?.((ok) => ok ? this.stats.attemptsOk++ : this.stats.attemptsFailed++);
   }
 
   /** Datums waiting to be sent. */
@@ -198,10 +212,17 @@ export class PublishBuffer {
       this.#datums = this.#datums.filter((d) => !done.has(d));
       requests++;
       sent += n;
-      this.stats.requestsOk++;
-      this.stats.datumsSent += n;
+      if (this.#publisher.sends) {
+        this.stats.requestsOk++;
+        this.stats.datumsSent += n;
+      }
     }
-    if (requests > 0) {
+    if (requests > 0 && !this.#publisher.sends) {
+      log.info("dry run: printed {sent} datums in {requests} request(s); nothing sent", {
+        sent,
+        requests,
+      });
+    } else if (requests > 0) {
       log.info("published {sent} datums to {target} in {requests} request(s)", {
         sent,
         requests,

@@ -110,6 +110,15 @@ export function renderMetrics(
     ],
   });
   fams.push({
+    name: `${PREFIX}cloudwatch_attempts_total`,
+    type: "counter",
+    help: "PutMetricData HTTP attempts by result, counted as each ends (retries included).",
+    samples: [
+      { labels: { result: "ok" }, value: stats?.attemptsOk ?? 0 },
+      { labels: { result: "error" }, value: stats?.attemptsFailed ?? 0 },
+    ],
+  });
+  fams.push({
     name: `${PREFIX}cloudwatch_datums_published_total`,
     type: "counter",
     help: "Datums CloudWatch accepted.",

@@ -439,15 +439,21 @@ Deno.test("the shutdown flush gives up at its deadline, keeping the datums it co
   }
 });
 
-Deno.test("a CloudWatch endpoint that accepts and never answers fails the attempt at its request timeout", async () => {
+Deno.test("a CloudWatch endpoint that accepts and never answers fails each attempt at its request timeout, counted at once", async () => {
   const hanging = new HangingServer();
-  const { client, clock, cw } = sdkSink(hanging.url, { maxAttempts: 1, requestTimeoutMs: 300 });
+  const { client, clock, cw } = sdkSink(hanging.url, { maxAttempts: 2, requestTimeoutMs: 300 });
   try {
     cw.observe(reportAt(clock, { assignIPAddresses: 1 }));
     // the SDK's own timer (real time) ends the attempt; the flush reports it, keeping the datums
-    const r = await cw.flush(new AbortController().signal);
+    const flushing = cw.flush(new AbortController().signal);
+    // the retry's connection: the first attempt has failed, and own metrics say so already
+    await hanging.connected(2);
+    const { stats } = cw.stats;
+    assertEquals([stats.attemptsFailed, stats.requestsFailed], [1, 0]);
+    const r = await flushing;
     assertEquals([r.sent, r.pending], [0, 21]);
     assert(r.error?.includes("300 ms requestTimeout"), r.error);
+    assertEquals([stats.attemptsOk, stats.attemptsFailed, stats.requestsFailed], [0, 2, 1]);
   } finally {
     client.destroy();
     hanging.close();

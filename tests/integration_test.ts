@@ -359,6 +359,13 @@ Deno.test(
     );
     assertEquals(assigned.Value, 9);
     assertEquals(assigned.Dimensions, [{ Name: "CLUSTER_ID", Value: "test" }]);
+    // printed, not "published"
+    const info = w.messages("info");
+    assert(
+      info.includes("dry run: printed 21 datums in 1 request(s); nothing sent"),
+      info.join("\n"),
+    );
+    assert(info.every((m) => !m.startsWith("published")), info.join("\n"));
   }),
 );
 

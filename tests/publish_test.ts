@@ -8,7 +8,7 @@ import { assert, assertEquals } from "./support/assert.ts";
 import { FakeCloudWatch, UNAVAILABLE } from "./support/fake_cloudwatch.ts";
 import { TEST_CREDENTIALS } from "./support/harness.ts";
 import { batch, type Datum, MAX_REQUEST_BYTES, PublishBuffer, toDatums } from "../lib/publish.ts";
-import { cloudWatchClient, CloudWatchPublisher } from "../lib/cloudwatch.ts";
+import { cloudWatchClient, CloudWatchPublisher, DryRunPublisher } from "../lib/cloudwatch.ts";
 import { METRICS } from "../lib/catalog.ts";
 
 const opts = {};
@@ -97,6 +97,9 @@ Deno.test(
       assertEquals(buf.stats, {
         requestsOk: 3,
         requestsFailed: 1,
+        // the failed request's two attempts, each counted
+        attemptsOk: 3,
+        attemptsFailed: 2,
         datumsSent: 2500,
         datumsDropped: 0,
       });
@@ -105,3 +108,19 @@ Deno.test(
     }
   },
 );
+
+Deno.test("--dry-run: printed requests count as neither sent requests nor published datums", async () => {
+  const lines: string[] = [];
+  const buf = new PublishBuffer(new DryRunPublisher((l) => lines.push(l)), 10_000);
+  buf.add(datums(1500));
+  const r = await buf.flush(new AbortController().signal);
+  assertEquals([r.requests, r.sent, r.pending, lines.length], [2, 1500, 0, 2]);
+  assertEquals(buf.stats, {
+    requestsOk: 0,
+    requestsFailed: 0,
+    attemptsOk: 0,
+    attemptsFailed: 0,
+    datumsSent: 0,
+    datumsDropped: 0,
+  });
+});

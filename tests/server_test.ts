@@ -49,7 +49,14 @@ function report(over: Partial<CycleReport>): CycleReport {
 function twoCycles(): StatusSink {
   let now = T0;
   const s = new StatusSink("1.2.3", 30, () => now, {
-    stats: { requestsOk: 1, requestsFailed: 2, datumsSent: 42, datumsDropped: 0 },
+    stats: {
+      requestsOk: 1,
+      requestsFailed: 2,
+      attemptsOk: 2,
+      attemptsFailed: 4,
+      datumsSent: 42,
+      datumsDropped: 0,
+    },
     pending: 21,
     periodSeconds: 60,
     failingSinceMs: undefined,

@@ -256,6 +256,7 @@ async function resolve(
         sdkTagReader(region, config.profile === undefined ? {} : { profile: config.profile })),
     needRegion,
   });
+  for (const t of identity.tried) log().debug(`identity: ${t}`);
   for (const w of identity.warnings) log().warn("{warning}", { warning: w });
   log().info(
     "region {region} (from {regionSource}), cluster id {clusterId} (from {clusterIdSource})",

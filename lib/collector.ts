@@ -213,22 +213,24 @@ export class Collector {
     const t0 = this.#deps.clock.now();
     const outcome = await this.#scrapeAndFold(target, signal, cycle);
     if (log.isEnabledFor("debug")) {
-      const ms = this.#deps.clock.now() - t0;
-      const what = outcome === true ? "ok" : `${outcome.kind}: ${outcome.message}`;
-      log.debug(`scrape of ${target.namespace}/${target.name} (node ${target.node}): ${what}`, {
-        pod: target.name,
-        node: target.node,
-        durationMs: ms,
-      });
+      const ms = Math.round(this.#deps.clock.now() - t0);
+      const what = typeof outcome === "number"
+        ? `HTTP 200, ${outcome} bytes`
+        : `${
+          outcome.status === undefined ? "" : `HTTP ${outcome.status}, `
+        }${outcome.kind}: ${outcome.message}`;
+      log.debug(
+        `scrape of ${target.namespace}/${target.name} (node ${target.node}): ${what}, ${ms} ms`,
+      );
     }
-    return outcome;
+    return typeof outcome === "number" ? true : outcome;
   }
 
   async #scrapeAndFold(
     target: Target,
     signal: AbortSignal,
     cycle: CycleAggregation,
-  ): Promise<true | ScrapeError> {
+  ): Promise<number | ScrapeError> {
     let body: string;
     try {
       body = await this.#deps.scraper.scrape(target, signal);
@@ -250,7 +252,7 @@ export class Collector {
         );
       }
       cycle.add({ pod: target.key, families });
-      return true;
+      return body.length;
     } catch (e) {
       if (e instanceof ExpositionParseError) {
         return new ScrapeError("parse", `metrics text is malformed at ${e.message}`);

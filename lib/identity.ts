@@ -178,6 +178,8 @@ export interface Identity {
   readonly clusterId: Sourced;
   /** Things the user should know (e.g. the default cluster id). */
   readonly warnings: readonly string[];
+  /** Each source consulted, in order, and what it gave (logged at debug). */
+  readonly tried: readonly string[];
 }
 
 /**
@@ -189,25 +191,38 @@ export interface Identity {
  */
 export async function resolveIdentity(inp: IdentityInputs): Promise<Identity> {
   const warnings: string[] = [];
+  const tried: string[] = [];
+  const note = (what: string, source: string, got: string | undefined) =>
+    tried.push(`${what} from ${source}: ${got ?? "none"}`);
   let imdsProblem: string | undefined = inp.imds === undefined
     ? "IMDS is disabled (AWS_EC2_METADATA_DISABLED)"
     : undefined;
   const imdsGet = async (path: string): Promise<string | undefined> => {
-    if (inp.imds === undefined || imdsProblem !== undefined) return undefined;
+    if (inp.imds === undefined || imdsProblem !== undefined) {
+      note("IMDS", path, imdsProblem ?? "disabled");
+      return undefined;
+    }
     try {
-      const v = await inp.imds.get(path);
-      return v?.trim() || undefined;
+      const v = (await inp.imds.get(path))?.trim() || undefined;
+      note("IMDS", path, v);
+      return v;
     } catch (e) {
       imdsProblem = `IMDS unreachable: ${errorText(e)}`;
+      note("IMDS", path, imdsProblem);
       return undefined;
     }
   };
 
   let region: Sourced | undefined = inp.region;
-  if (region === undefined && inp.eks?.region !== undefined) {
-    region = { value: inp.eks.region, source: inp.eks.source };
+  note("region", "--region, AWS_REGION, AWS_DEFAULT_REGION", inp.region?.value);
+  if (region === undefined) {
+    note("region", "the kubeconfig's EKS context", inp.eks?.region);
+    if (inp.eks?.region !== undefined) region = { value: inp.eks.region, source: inp.eks.source };
   }
-  region ??= inp.profileRegion;
+  if (region === undefined) {
+    note("region", "the AWS profile", inp.profileRegion?.value);
+    region = inp.profileRegion;
+  }
   if (region === undefined) {
     const r = await imdsGet("placement/region");
     if (r !== undefined) region = { value: r, source: "IMDS placement/region" };
@@ -219,11 +234,15 @@ export async function resolveIdentity(inp: IdentityInputs): Promise<Identity> {
   }
 
   let clusterId: Sourced | undefined = inp.clusterId;
-  if (clusterId === undefined && inp.eks?.clusterName !== undefined) {
-    clusterId = { value: inp.eks.clusterName, source: inp.eks.source };
+  note("cluster id", "--cluster-id, AWS_CLUSTER_ID", inp.clusterId?.value);
+  if (clusterId === undefined) {
+    note("cluster id", "the kubeconfig's EKS context", inp.eks?.clusterName);
+    if (inp.eks?.clusterName !== undefined) {
+      clusterId = { value: inp.eks.clusterName, source: inp.eks.source };
+    }
   }
   if (clusterId === undefined) {
-    clusterId = await clusterIdFromInstance(imdsGet, inp, region, warnings);
+    clusterId = await clusterIdFromInstance(imdsGet, inp, region, warnings, note);
     if (clusterId === undefined && imdsProblem !== undefined) {
       throw new IdentityError(
         `no cluster id: set AWS_CLUSTER_ID (or --cluster-id); ${imdsProblem}`,
@@ -238,7 +257,7 @@ export async function resolveIdentity(inp: IdentityInputs): Promise<Identity> {
     );
     clusterId = { value: DEFAULT_CLUSTER_ID, source: "default" };
   }
-  return { region, clusterId, warnings };
+  return { region, clusterId, warnings, tried };
 }
 
 async function clusterIdFromInstance(
@@ -246,6 +265,7 @@ async function clusterIdFromInstance(
   inp: IdentityInputs,
   region: Sourced | undefined,
   warnings: string[],
+  note: (what: string, source: string, got: string | undefined) => void,
 ): Promise<Sourced | undefined> {
   const keys = await imdsGet("tags/instance");
   if (keys !== undefined) {
@@ -263,10 +283,13 @@ async function clusterIdFromInstance(
     for (const tag of CLUSTER_TAGS) {
       const v = tags.get(tag);
       if (v !== undefined && v !== "") {
+        note("cluster id", `EC2 DescribeTags ${instanceId} tag ${tag}`, v);
         return { value: v, source: `EC2 DescribeTags ${instanceId} tag ${tag}` };
       }
     }
+    note("cluster id", `EC2 DescribeTags ${instanceId}`, `none of ${CLUSTER_TAGS.join(", ")}`);
   } catch (e) {
+    note("cluster id", `EC2 DescribeTags ${instanceId}`, awsErrorText(e));
     warnings.push(
       `EC2 DescribeTags for ${instanceId} failed (${awsErrorText(e)}): grant ` +
         `ec2:DescribeTags or set AWS_CLUSTER_ID`,

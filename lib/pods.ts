@@ -176,6 +176,7 @@ export class PodWatcher implements TargetLister {
       const params: Record<string, string> = { limit: String(this.#query.pageSize ?? 500) };
       if (cont !== "") params["continue"] = cont;
       const d = deadline(this.#clock, stop, this.#opts.pageTimeoutMs);
+      const t0 = this.#clock.now();
       let page: PodList;
       try {
         const res = await this.#get(this.#url(params), d.signal, "listing", ++pages);
@@ -195,6 +196,11 @@ export class PodWatcher implements TargetLister {
       }
       rv = page.metadata?.resourceVersion ?? "";
       cont = page.metadata?.continue ?? "";
+      log.debug(
+        `list page ${pages}: ${page.items?.length ?? 0} pods in ${
+          Math.round(this.#clock.now() - t0)
+        } ms${cont === "" ? ", the last" : ", more to come"}`,
+      );
     } while (cont !== "");
     this.#pods = pods;
     this.#rv = rv;

@@ -1,6 +1,6 @@
 /**
  * The AWS SDK's logger, routed into ours: one short debug line per command
- * (service, command, HTTP status, attempts, request id), the SDK's own
+ * (service, command, HTTP status, attempts; the request id at trace), the SDK's own
  * debug detail at trace, its warnings and errors as ours, so no line of its
  * own reaches stderr. Request bodies
  * are not logged (PutMetricData carries up to 1,000 datums).
@@ -32,15 +32,16 @@ interface CommandLog {
 }
 
 /** One line for what the SDK passes: its command summary, or its text. */
-function text(content: unknown[]): string {
+function text(content: unknown[], withRequestId: boolean): string {
   return content.map((c) => {
     if (typeof c === "string") return c;
     const o = c as CommandLog | null;
     if (o !== null && typeof o === "object" && typeof o.commandName === "string") {
       const m = o.metadata ?? {};
+      const id = withRequestId ? `, request id ${m.requestId ?? "none"}` : "";
       return `${o.clientName ?? "AWS"} ${o.commandName}: HTTP ${m.httpStatusCode ?? "?"}, ${
         m.attempts ?? 1
-      } attempt(s), request id ${m.requestId ?? "none"}${o.error ? ", failed" : ""}`;
+      } attempt(s)${id}${o.error ? ", failed" : ""}`;
     }
     if (c instanceof Error) return `${c.name}: ${c.message}`;
     try {
@@ -60,11 +61,15 @@ function text(content: unknown[]): string {
 export function sdkLogger(part: string): SdkLogger {
   const log = logger(part);
   return {
-    trace: (...c) => log.trace("{sdk}", { sdk: text(c) }),
+    trace: (...c) => log.trace("{sdk}", { sdk: text(c, true) }),
     // the SDK's debug is chatty (every config lookup): ours at trace
-    debug: (...c) => log.trace("{sdk}", { sdk: text(c) }),
-    info: (...c) => log.debug("{sdk}", { sdk: text(c) }),
-    warn: (...c) => log.warn("{sdk}", { sdk: text(c) }),
-    error: (...c) => log.error("{sdk}", { sdk: text(c) }),
+    debug: (...c) => log.trace("{sdk}", { sdk: text(c, true) }),
+    // one call per command: at debug, and with its request id at trace
+    info: (...c) => {
+      if (log.isEnabledFor("trace")) log.trace("{sdk}", { sdk: text(c, true) });
+      else log.debug("{sdk}", { sdk: text(c, false) });
+    },
+    warn: (...c) => log.warn("{sdk}", { sdk: text(c, true) }),
+    error: (...c) => log.error("{sdk}", { sdk: text(c, true) }),
   };
 }

@@ -501,7 +501,7 @@ Deno.test("/readyz: not ready once CloudWatch publishes have failed for more tha
   }
 });
 
-Deno.test("the SDK's own log lines come through our logger: one debug line per request", async () => {
+Deno.test("the SDK's own log lines come through our logger: one debug line per request, its id at trace", async () => {
   const logs = await captureLogs();
   const cwServer = FakeCloudWatch.start();
   const { client, clock, cw } = sdkSink(cwServer.url);
@@ -515,11 +515,19 @@ Deno.test("the SDK's own log lines come through our logger: one debug line per r
     // said once: the message, not also a property
     assertEquals(Object.keys(sdk[0] ?? {}), ["time", "level", "logger", "msg"]);
     assertEquals(sdk[0]?.["level"], "debug");
+    assertEquals(sdk[0]?.["msg"], "CloudWatchClient PutMetricDataCommand: HTTP 200, 1 attempt(s)");
+    // at trace the same line carries the request id
+    const traced: Record<string, unknown>[] = [];
+    await setupLogging("trace", "json", (l) => traced.push(JSON.parse(l)));
+    cw.observe(reportAt(clock, { assignIPAddresses: 2 }));
+    assertEquals((await cw.flush(new AbortController().signal)).sent, 21);
+    const summary = traced.filter((l) => String(l["msg"]).startsWith("CloudWatchClient "));
+    assertEquals(summary.length, 1, JSON.stringify(traced));
     assert(
       /^CloudWatchClient PutMetricDataCommand: HTTP 200, 1 attempt\(s\), request id \S+$/.test(
-        String(sdk[0]?.["msg"]),
+        String(summary[0]?.["msg"]),
       ),
-      String(sdk[0]?.["msg"]),
+      String(summary[0]?.["msg"]),
     );
   } finally {
     client.destroy();

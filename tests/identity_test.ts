@@ -197,6 +197,18 @@ Deno.test("cluster id: DescribeTags denied, the warning names ec2:DescribeTags",
       ),
       id.warnings.join("|"),
     );
+    // each source consulted, in order, for the debug log
+    assertEquals(id.tried.slice(0, 4), [
+      "region from --region, AWS_REGION, AWS_DEFAULT_REGION: r",
+      "cluster id from --cluster-id, AWS_CLUSTER_ID: none",
+      "cluster id from the kubeconfig's EKS context: none",
+      "IMDS from tags/instance: none",
+    ]);
+    assertEquals(id.tried[4], "IMDS from instance-id: i-0abc");
+    assert(
+      /^cluster id from EC2 DescribeTags i-0abc: .*UnauthorizedOperation/.test(id.tried[5] ?? ""),
+      id.tried.join("|"),
+    );
   } finally {
     await e.close();
   }

@@ -254,3 +254,39 @@ Deno.test("a bad flag with --log-format text is one readable line, not JSON", op
     r.stderr,
   );
 });
+
+Deno.test(
+  "--log-level debug: a line per identity source, list page, scrape and publish request; trace adds request ids",
+  opts,
+  withWorld(async (w) => {
+    w.api.textPod("aws-node-a", awsNodeText({ ...freshNode(1), assigned: 5 }));
+    Deno.mkdirSync(`${w.dir}/.aws`);
+    Deno.writeTextFileSync(`${w.dir}/.aws/config`, "[default]\nregion = us-test-1\n");
+    const base = ["--kubeconfig", w.kubeconfig, "--once", "--interval", "1", "--cluster-id", "d"];
+    const msgs = (stderr: string) =>
+      stderr.trim().split("\n").map((l) => String(JSON.parse(l).msg));
+    const debug = await runToEnd([...base, "--log-level", "debug"], w.env());
+    assertEquals(debug.code, 0, debug.stderr);
+    const m = msgs(debug.stderr);
+    const has = (re: RegExp) => assert(m.some((x) => re.test(x)), `${re}:\n${m.join("\n")}`);
+    has(/^identity: region from --region, AWS_REGION, AWS_DEFAULT_REGION: none$/);
+    has(/^identity: region from the kubeconfig's EKS context: none$/);
+    has(/^identity: region from the AWS profile: us-test-1$/);
+    has(/^identity: cluster id from --cluster-id, AWS_CLUSTER_ID: d$/);
+    has(/^list page 1: 1 pods in \d+ ms, the last$/);
+    has(
+      /^scrape of kube-system\/aws-node-a \(node node-aws-node-a\): HTTP 200, \d+ bytes, \d+ ms$/,
+    );
+    has(/^AWS credentials from environment \(AWS_ACCESS_KEY_ID\)$/);
+    has(/^CloudWatchClient PutMetricDataCommand: HTTP 200, 1 attempt\(s\)$/);
+    has(/^cycle figures \(\d+ pods baselined this cycle\): assignIPAddresses=5 /);
+    const trace = await runToEnd([...base, "--log-level", "trace"], w.env());
+    assertEquals(trace.code, 0, trace.stderr);
+    assert(
+      msgs(trace.stderr).some((x) =>
+        /^CloudWatchClient PutMetricDataCommand: HTTP 200, 1 attempt\(s\), request id \S+$/.test(x)
+      ),
+      trace.stderr,
+    );
+  }),
+);

@@ -290,3 +290,28 @@ Deno.test(
     );
   }),
 );
+
+Deno.test(
+  "deno task start prints no line of Deno's own about a missing aws-iam-authenticator",
+  opts,
+  async () => {
+    const home = Deno.makeTempDirSync();
+    try {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["task", "--quiet", "start", "--version"],
+        cwd: new URL("..", import.meta.url).pathname,
+        // a PATH without aws-iam-authenticator (and perhaps without aws)
+        env: { PATH: `${home}:/usr/bin:/bin`, HOME: home, ...passThrough() },
+        clearEnv: true,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      assertEquals(out.code, 0, stderr);
+      assertEquals(stderr, "");
+      assert(new TextDecoder().decode(out.stdout).startsWith("cni-metrics-helper "));
+    } finally {
+      Deno.removeSync(home, { recursive: true });
+    }
+  },
+);

@@ -155,6 +155,18 @@ function refuseUnused(
       `"--listen" does nothing with "--once" (no HTTP server runs for one measurement): drop one`,
     );
   }
+  if (values["once"] === true && given["prometheus"] === true) {
+    throw new ConfigError(
+      `"--prometheus" does nothing with "--once" (no /metrics is served for one measurement): ` +
+        `drop one`,
+    );
+  }
+  const publishing = values["cloudwatch"] === true || values["dryRun"] === true;
+  if (given["buffer-max-datums"] !== undefined && !publishing) {
+    throw new ConfigError(
+      `"--buffer-max-datums" does nothing with CloudWatch off and no "--dry-run": drop it`,
+    );
+  }
   if (given["alarm-topic-arn"] !== undefined && values["alarms"] !== true) {
     throw new ConfigError(
       `"--alarm-topic-arn" does nothing without "--alarms": add "--alarms" or drop it`,

@@ -266,6 +266,18 @@ const errors: [string, string[], Record<string, string>, string][] = [
     '"--listen" does nothing with "--once" (no HTTP server runs for one measurement): drop one',
   ],
   [
+    "prometheus with once",
+    ["--once", "--prometheus"],
+    {},
+    '"--prometheus" does nothing with "--once" (no /metrics is served for one measurement): drop one',
+  ],
+  [
+    "buffer bound without a publisher",
+    ["--no-cloudwatch", "--buffer-max-datums", "10"],
+    {},
+    '"--buffer-max-datums" does nothing with CloudWatch off and no "--dry-run": drop it',
+  ],
+  [
     "topic without alarms",
     ["dashboard", "--alarm-topic-arn", "arn:aws:sns:us-east-1:1:t"],
     {},
@@ -327,6 +339,14 @@ Deno.test("runtime facts from the environment", () => {
     ConfigError,
   );
   assertEquals(e.message, 'AWS_EC2_METADATA_DISABLED must be true, false, yes or no: got "sure"');
+});
+
+Deno.test("a deployment's variables never make a flag refused: USE_PROMETHEUS with --once", () => {
+  assertEquals(run(["--once"], { USE_PROMETHEUS: "true" }).prometheus, true);
+  assertEquals(
+    run(["--dry-run", "--no-cloudwatch", "--buffer-max-datums", "5"]).bufferMaxDatums,
+    5,
+  );
 });
 
 Deno.test("the scrape timeout defaults to 10 s, or half the interval when that is less", () => {

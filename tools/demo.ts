@@ -136,8 +136,7 @@ const args = [
   String(interval),
   "--log-format",
   "text",
-  "--prometheus",
-  ...(values.once ? [] : ["--listen", listen]),
+  ...(values.once ? [] : ["--prometheus", "--listen", listen]),
   ...(values.once ? ["--once"] : []),
 ];
 if (!values.quiet && !values.once) {

@@ -16,7 +16,7 @@ export interface MetricSpec {
   readonly family: string;
   /** Gauge: sum; counter: sum of per-pod increases; latency: see DESIGN.md. */
   readonly kind: MetricKind;
-  /** One-line meaning, used for HELP text and the README. */
+  /** One-line meaning, used for HELP text and docs/metrics.md. */
   readonly help: string;
 }
 

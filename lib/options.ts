@@ -345,7 +345,7 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze<OptionSpec[]>([
     commands: BOTH,
     help: "value of the CLUSTER_ID dimension",
     default: fixed(undefined),
-    defaultText: "kubeconfig EKS context, else instance tags",
+    defaultText: "EKS kubeconfig context, else instance tags; required off EC2",
     parse: sourced,
   },
   {
@@ -578,24 +578,19 @@ export function flagText(o: OptionSpec): string {
 }
 
 /**
- * The options table of `docs/configuration.md` (Markdown, 100 columns at
- * most a line where the cells allow).
+ * The options list of `docs/configuration.md`: one item per option (flag,
+ * variables, default, command, meaning), so it fits 100 columns where a
+ * table of five columns cannot. `deno fmt` may rewrap it; the test compares
+ * it with whitespace folded.
  *
- * @returns the table
+ * @returns the Markdown list
  */
 export function optionsMarkdown(): string {
-  const rows = OPTIONS.filter((o) => o.key !== undefined).map((o) => [
-    `\`${flagText(o)}\``,
-    o.env.map((e) => `\`${e}\``).join(", "),
-    o.defaultText === "" || o.defaultText.includes(" ") ? o.defaultText : `\`${o.defaultText}\``,
-    o.commands.length === COMMANDS.length ? "both" : o.commands.join(", "),
-    o.help,
-  ]);
-  const head = ["Flag", "Variable", "Default", "Command", "Meaning"];
-  const lines = [
-    `| ${head.join(" | ")} |`,
-    `|${head.map(() => " --- ").join("|")}|`,
-    ...rows.map((r) => `| ${r.map((c) => c.replaceAll("|", "\\|")).join(" | ")} |`),
-  ];
-  return lines.join("\n") + "\n";
+  const items = OPTIONS.filter((o) => o.key !== undefined).map((o) => {
+    const env = o.env.length > 0 ? `${o.env.map((e) => `\`${e}\``).join(", ")}; ` : "";
+    const dflt = o.defaultText.includes(" ") ? o.defaultText : `\`${o.defaultText}\``;
+    const cmd = o.commands.length === COMMANDS.length ? "both commands" : o.commands.join(", ");
+    return `- \`${flagText(o)}\` (${env}default ${dflt}; ${cmd}): ${o.help}.`;
+  });
+  return items.join("\n") + "\n";
 }

@@ -32,8 +32,13 @@ if (import.meta.main) {
   const path = new URL("../docs/configuration.md", import.meta.url);
   const before = Deno.readTextFileSync(path);
   const after = withOptionsTable(before);
-  if (after !== before) {
+  // deno fmt rewraps the list: compare with whitespace folded, format what is written
+  const fold = (t: string) => t.replace(/\s+/g, " ");
+  if (fold(after) !== fold(before)) {
     Deno.writeTextFileSync(path, after);
+    const fmt = await new Deno.Command(Deno.execPath(), { args: ["fmt", "-q", path.pathname] })
+      .output();
+    if (!fmt.success) throw new Error(`deno fmt failed: ${new TextDecoder().decode(fmt.stderr)}`);
     console.error("rewrote docs/configuration.md");
   }
 }

@@ -112,7 +112,9 @@ export function awsErrorText(e: unknown): string {
   const parts = [
     err?.name && err.name !== "Error" ? err.name : undefined,
     status !== undefined ? `HTTP ${status}` : undefined,
-    firstLine(err?.message ?? String(e)),
+    // "@smithy/node-http-handler - [ERROR] a request has exceeded ..." → "a request has ..."
+    firstLine(err?.message ?? String(e)).replace(/^@[\w/.-]+ - \[[A-Z]+\] /, "")
+      .replace(/\.$/, ""),
     attempts !== undefined ? `after ${attempts} attempt(s)` : undefined,
   ].filter((p) => p !== undefined && p !== "");
   return parts.join(": ");

@@ -31,6 +31,10 @@ interface CommandLog {
   metadata?: { httpStatusCode?: number; attempts?: number; requestId?: string };
 }
 
+function isCommandLog(c: unknown): boolean {
+  return c !== null && typeof c === "object" && typeof (c as CommandLog).commandName === "string";
+}
+
 /** One line for what the SDK passes: its command summary, or its text. */
 function text(content: unknown[], withRequestId: boolean): string {
   return content.map((c) => {
@@ -70,6 +74,12 @@ export function sdkLogger(part: string): SdkLogger {
       else log.debug("{sdk}", { sdk: text(c, false) });
     },
     warn: (...c) => log.warn("{sdk}", { sdk: text(c, true) }),
-    error: (...c) => log.error("{sdk}", { sdk: text(c, true) }),
+    // a failed command's summary: the caller logs the failure itself (errors once)
+    error: (...c) => {
+      if (c.some(isCommandLog)) {
+        if (log.isEnabledFor("trace")) log.trace("{sdk}", { sdk: text(c, true) });
+        else log.debug("{sdk}", { sdk: text(c, false) });
+      } else log.error("{sdk}", { sdk: text(c, true) });
+    },
   };
 }

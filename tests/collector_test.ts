@@ -440,6 +440,7 @@ Deno.test("the shutdown flush gives up at its deadline, keeping the datums it co
 });
 
 Deno.test("a CloudWatch endpoint that accepts and never answers fails each attempt at its request timeout, counted at once", async () => {
+  const logs = await captureLogs();
   const hanging = new HangingServer();
   const { client, clock, cw } = sdkSink(hanging.url, { maxAttempts: 2, requestTimeoutMs: 300 });
   try {
@@ -454,6 +455,11 @@ Deno.test("a CloudWatch endpoint that accepts and never answers fails each attem
     assertEquals([r.sent, r.pending], [0, 21]);
     assert(r.error?.includes("300 ms requestTimeout"), r.error);
     assertEquals([stats.attemptsOk, stats.attemptsFailed, stats.requestsFailed], [0, 2, 1]);
+    // the failure said once, ours, without the SDK's "@smithy/... - [ERROR]" prefix
+    assertEquals(logs.filter((l) => l["level"] === "error").map((l) => l["msg"]), [
+      "PutMetricData failed: TimeoutError: a request has exceeded the configured 300 ms " +
+      "requestTimeout: after 2 attempt(s); 21 datums kept for the next publish",
+    ]);
   } finally {
     client.destroy();
     hanging.close();

@@ -64,7 +64,17 @@ export function errorText(e: unknown): string {
 
 function firstLine(text: string): string {
   const i = text.indexOf("\n");
-  return permissionText(i < 0 ? text : text.slice(0, i));
+  return spawnText(permissionText(i < 0 ? text : text.slice(0, i)));
+}
+
+/** Node's `spawn X ENOENT` (a kubeconfig exec plugin that is not installed), said plainly. */
+function spawnText(text: string): string {
+  return text.replace(
+    /spawn (\S+) ENOENT/,
+    (_, cmd: string) =>
+      `the program ${JSON.stringify(cmd)} was not found in PATH (the kubeconfig's exec ` +
+      `credential plugin: install it, or fix users[].user.exec.command)`,
+  );
 }
 
 /**

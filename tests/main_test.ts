@@ -315,3 +315,63 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "an exec plugin this build may not run, or one not installed, says so and what to do",
+  opts,
+  async () => {
+    const home = Deno.makeTempDirSync();
+    try {
+      Deno.mkdirSync(`${home}/.kube`);
+      Deno.mkdirSync(`${home}/bin`);
+      Deno.writeTextFileSync(`${home}/bin/kubelogin`, "#!/bin/sh\necho {}\n", { mode: 0o755 });
+      Deno.writeTextFileSync(
+        `${home}/.kube/config`,
+        [
+          "apiVersion: v1",
+          "kind: Config",
+          "clusters:",
+          "- name: c",
+          "  cluster: {server: 'https://127.0.0.1:1'}",
+          "users:",
+          "- name: u",
+          "  user:",
+          "    exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: kubelogin}",
+          "contexts:",
+          "- name: x",
+          "  context: {cluster: c, user: u}",
+          "current-context: x",
+          "",
+        ].join("\n"),
+      );
+      const run = (path: string) =>
+        runToEnd(["--once", "--dry-run", "--cluster-id", "x"], {
+          PATH: path,
+          HOME: home,
+          AWS_EC2_METADATA_DISABLED: "true",
+          ...passThrough(),
+        });
+      const denied = await run(`${home}/bin:/usr/bin:/bin`);
+      assertEquals(denied.code, 1, denied.stderr);
+      assert(
+        denied.stderr.includes(
+          'not allowed to run \\"kubelogin\\": this build may run only aws and ' +
+            "aws-iam-authenticator (as exec credential plugins); use one of those, or when " +
+            "developing run deno task start with a wider --allow-run",
+        ),
+        denied.stderr,
+      );
+      const missing = await run("/usr/bin:/bin");
+      assertEquals(missing.code, 1, missing.stderr);
+      assert(
+        missing.stderr.includes(
+          'the program \\"kubelogin\\" was not found in PATH (the kubeconfig\'s exec credential ' +
+            "plugin: install it, or fix users[].user.exec.command)",
+        ),
+        missing.stderr,
+      );
+    } finally {
+      Deno.removeSync(home, { recursive: true });
+    }
+  },
+);

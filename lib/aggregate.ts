@@ -76,8 +76,38 @@ function lookup(entries: readonly number[] | undefined, slot: number): number | 
 export interface PodSample {
   /** Stable pod key (namespace/name/uid). */
   readonly pod: string;
+  /** The node the pod runs on (names the node with the least IP headroom). @default the pod key */
+  readonly node?: string;
   /** The parsed exposition. */
   readonly families: ReadonlyMap<string, MetricFamily>;
+}
+
+/**
+ * The nodes' IP headroom this cycle: a node's headroom is its
+ * `awscni_ip_max - awscni_assigned_ip_addresses`, over the nodes scraped
+ * this cycle whose body has both families.
+ */
+export interface NodeHeadroom {
+  /** The smallest headroom (`minNodeIPHeadroom`). */
+  readonly min: number;
+  /** The node that has it (the first by name on a tie). */
+  readonly node: string;
+  /** Nodes whose headroom is below the threshold (`nodesNearIPLimit`). */
+  readonly nearLimit: number;
+  /** The threshold (`--headroom-threshold`). */
+  readonly threshold: number;
+  /** Nodes that had both families. */
+  readonly nodes: number;
+}
+
+/** One subnet's free IPs, as EC2 DescribeSubnets reported them at the last refresh. */
+export interface SubnetFigure {
+  /** `subnet-…` */
+  readonly subnetId: string;
+  /** e.g. `us-east-1a`. */
+  readonly availabilityZone: string;
+  /** `AvailableIpAddressCount`. */
+  readonly available: number;
 }
 
 /** The cluster figures of one cycle. */
@@ -88,7 +118,17 @@ export interface ClusterSnapshot {
   readonly podsScraped: number;
   /** Pods that are baselines this cycle (their counters contribute nothing yet). */
   readonly podsBaselined: number;
+  /** The nodes' IP headroom; `undefined` when turned off or no node had both families. */
+  readonly headroom?: NodeHeadroom | undefined;
+  /** The subnets in use, sorted by id; `undefined` when `--subnets` is off or none is known yet. */
+  readonly subnets?: readonly SubnetFigure[] | undefined;
 }
+
+/** The families a node's IP headroom is computed from. */
+export const HEADROOM_FAMILIES = {
+  max: "awscni_ip_max",
+  assigned: "awscni_assigned_ip_addresses",
+} as const;
 
 /**
  * One cycle being folded, pod by pod, as scrapes complete: each pod's
@@ -102,14 +142,34 @@ export class CycleAggregation {
   readonly #next = new Map<string, PodMemory>();
   #latency = 0;
   #baselined = 0;
+  readonly #threshold: number | undefined;
+  #headroom: { min: number; node: string; near: number; nodes: number } | undefined;
 
   /**
    * Starts a cycle over the state.
    *
    * @param state the memory carried between cycles (read now, written by `finish`)
+   * @param headroomThreshold `--headroom-threshold`; `undefined`: no headroom figures
    */
-  constructor(state: AggregatorState) {
+  constructor(state: AggregatorState, headroomThreshold?: number) {
     this.#state = state;
+    this.#threshold = headroomThreshold;
+  }
+
+  /** Notes one node's headroom (both families present). */
+  #noteHeadroom(node: string, families: ReadonlyMap<string, MetricFamily>): void {
+    if (this.#threshold === undefined) return;
+    const max = families.get(HEADROOM_FAMILIES.max);
+    const assigned = families.get(HEADROOM_FAMILIES.assigned);
+    if (max === undefined || assigned === undefined) return;
+    const room = sumOwn(max) - sumOwn(assigned);
+    const h = this.#headroom ??= { min: room, node, near: 0, nodes: 0 };
+    h.nodes++;
+    if (room < this.#threshold) h.near++;
+    if (room < h.min || (room === h.min && node < h.node)) {
+      h.min = room;
+      h.node = node;
+    }
   }
 
   /**
@@ -117,7 +177,8 @@ export class CycleAggregation {
    *
    * @param sample the pod and its parsed families
    */
-  add({ pod, families }: PodSample): void {
+  add({ pod, node, families }: PodSample): void {
+    this.#noteHeadroom(node ?? pod, families);
     const state = this.#state;
     const prev = state.pods.get(pod);
     if (prev === undefined) this.#baselined++;
@@ -182,10 +243,18 @@ export class CycleAggregation {
     if (this.#next.size === 0) return null;
     for (const [pod, memory] of this.#next) this.#state.pods.set(pod, memory);
     this.#values.set("awsAPILatency", this.#latency);
+    const h = this.#headroom;
     return {
       values: this.#values,
       podsScraped: this.#next.size,
       podsBaselined: this.#baselined,
+      headroom: h === undefined || this.#threshold === undefined ? undefined : {
+        min: h.min,
+        node: h.node,
+        nearLimit: h.near,
+        threshold: this.#threshold,
+        nodes: h.nodes,
+      },
     };
   }
 }
@@ -196,14 +265,16 @@ export class CycleAggregation {
  * @param state the memory carried between cycles; updated in place
  * @param listed keys of every pod listed this cycle (scraped or not): state of pods not listed is dropped
  * @param scraped the pods scraped and parsed successfully this cycle
+ * @param headroomThreshold `--headroom-threshold`; `undefined`: no headroom figures
  * @returns the snapshot, or `null` when no pod was scraped (nothing is to be published)
  */
 export function aggregate(
   state: AggregatorState,
   listed: Iterable<string>,
   scraped: readonly PodSample[],
+  headroomThreshold?: number,
 ): ClusterSnapshot | null {
-  const cycle = new CycleAggregation(state);
+  const cycle = new CycleAggregation(state, headroomThreshold);
   for (const s of scraped) cycle.add(s);
   return cycle.finish(listed);
 }

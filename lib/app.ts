@@ -166,6 +166,7 @@ async function runCollect(config: Config, rt: Runtime): Promise<number> {
       {
         scrapeTimeoutSeconds: config.scrapeTimeoutSeconds,
         scrapeConcurrency: config.scrapeConcurrency,
+        headroomThreshold: config.headroom ? config.headroomThreshold : undefined,
       },
     );
     const deps: SchedulerDeps = { collect: (s) => collector.collect(s), sinks, clock: rt.clock };

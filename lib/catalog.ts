@@ -63,6 +63,25 @@ export const METRICS: readonly MetricSpec[] = Object.freeze([
   },
 ]);
 
+/** The headroom metrics (on unless `--no-headroom`), one datum a cycle, dimension `CLUSTER_ID`. */
+export const HEADROOM_METRICS = Object.freeze({
+  /** The smallest `awscni_ip_max - awscni_assigned_ip_addresses` over the nodes scraped. */
+  min: "minNodeIPHeadroom",
+  /** Nodes whose headroom is below `--headroom-threshold`. */
+  near: "nodesNearIPLimit",
+});
+
+/** The subnet metrics (`--subnets`). */
+export const SUBNET_METRICS = Object.freeze({
+  /** One subnet's `AvailableIpAddressCount`; dimensions `CLUSTER_ID` and `SubnetId`. */
+  available: "subnetAvailableIPAddresses",
+  /** The smallest of those; dimension `CLUSTER_ID`. */
+  min: "minSubnetAvailableIPAddresses",
+});
+
+/** The dimension naming a subnet. */
+export const SUBNET_DIMENSION = "SubnetId";
+
 function g(cwName: string, family: string, help: string): MetricSpec {
   return { cwName, family, kind: "gauge", help };
 }

@@ -14,6 +14,7 @@ import {
   type ClusterSnapshot,
   CycleAggregation,
   START_TIME_FAMILY,
+  type SubnetFigure,
 } from "./aggregate.ts";
 import { ExpositionParseError, parseExposition, quote, QUOTE_MAX } from "./expfmt.ts";
 import { METRICS } from "./catalog.ts";
@@ -87,6 +88,14 @@ export interface CollectorOptions {
   readonly scrapeTimeoutSeconds: number;
   /** Scrapes in flight at once. */
   readonly scrapeConcurrency: number;
+  /** `--headroom-threshold`; `undefined` (`--no-headroom`): no headroom figures. */
+  readonly headroomThreshold?: number | undefined;
+}
+
+/** Where a cycle finds the subnets' free IPs (the last refresh); see subnets.ts. */
+export interface SubnetSource {
+  /** The subnets as last read, sorted by id; `undefined` before the first good read. */
+  current(): readonly SubnetFigure[] | undefined;
 }
 
 /** What the collector talks to. */
@@ -97,6 +106,8 @@ export interface CollectorDeps {
   readonly scraper: Scraper;
   /** Time: cycle timestamps and every timeout. */
   readonly clock: Clock;
+  /** The subnets' free IPs (`--subnets`). */
+  readonly subnets?: SubnetSource;
 }
 
 /** Runs cycles; carries the counters' state from one cycle to the next. */
@@ -158,7 +169,7 @@ export class Collector {
     const listed = new Set(targets.map((t) => t.key));
     // each pod is folded in as soon as it is parsed, so its body and
     // samples become garbage at once
-    const cycle = new CycleAggregation(this.#state);
+    const cycle = new CycleAggregation(this.#state, this.#opts.headroomThreshold);
     const outcomes = await mapLanes(
       running,
       (t) => this.#suspects.has(t.key),
@@ -198,11 +209,17 @@ export class Collector {
       listError: undefined,
       listStale: stale,
       // an interrupted cycle commits nothing: the next one diffs against the last good values
-      snapshot: aborted ? null : cycle.finish(listed),
+      snapshot: aborted ? null : this.#withSubnets(cycle.finish(listed)),
       durationMs: clock.now() - t0,
       aborted,
       publish: true,
     };
+  }
+
+  /** The snapshot with the subnets' figures of the last refresh, when there are any. */
+  #withSubnets(snapshot: ClusterSnapshot | null): ClusterSnapshot | null {
+    const subnets = this.#deps.subnets?.current();
+    return snapshot === null || subnets === undefined ? snapshot : { ...snapshot, subnets };
   }
 
   async #scrapeOne(
@@ -251,7 +268,7 @@ export class Collector {
             `starting ${quote(body.slice(0, QUOTE_MAX + 1))}: is it aws-node's metrics endpoint?`,
         );
       }
-      cycle.add({ pod: target.key, families });
+      cycle.add({ pod: target.key, node: target.node, families });
       return body.length;
     } catch (e) {
       if (e instanceof ExpositionParseError) {

@@ -64,6 +64,14 @@ export interface Config {
   readonly scrapeVia: ScrapeVia;
   /** `--scrape-timeout`: seconds one scrape may take (below the interval; default 10 or half of it). */
   readonly scrapeTimeoutSeconds: number;
+  /** `--[no-]headroom`: publish the nodes' IP headroom figures. */
+  readonly headroom: boolean;
+  /** `--headroom-threshold` / `HEADROOM_THRESHOLD`: free IPs below which a node is near its limit. */
+  readonly headroomThreshold: number;
+  /** `--subnets` / `USE_SUBNET_METRICS`: publish the node subnets' free IPs. */
+  readonly subnets: boolean;
+  /** `--subnet-refresh`: seconds between two reads of the subnets. */
+  readonly subnetRefreshSeconds: number;
   /** `--once`: two samples, publish, flush, exit. */
   readonly once: boolean;
   /** `--dry-run`: print the CloudWatch requests instead of sending them. */
@@ -82,6 +90,8 @@ export interface Config {
   readonly alarms: boolean;
   /** `--ip-utilization-threshold` (dashboard): percent. */
   readonly ipUtilizationThreshold: number;
+  /** `--subnet-threshold` (dashboard): the subnet-low alarm's threshold, free IPs. */
+  readonly subnetThreshold: number;
   /** `--alarm-topic-arn` (dashboard): SNS topic for alarm actions. */
   readonly alarmTopicArn: string | undefined;
 }
@@ -165,6 +175,21 @@ function refuseUnused(
   if (given["buffer-max-datums"] !== undefined && !publishing) {
     throw new ConfigError(
       `"--buffer-max-datums" does nothing with CloudWatch off and no "--dry-run": drop it`,
+    );
+  }
+  if (given["headroom-threshold"] !== undefined && values["headroom"] !== true) {
+    throw new ConfigError(`"--headroom-threshold" does nothing with "--no-headroom": drop one`);
+  }
+  if (given["subnet-refresh"] !== undefined && values["subnets"] !== true) {
+    throw new ConfigError(
+      `"--subnet-refresh" does nothing without "--subnets": add it or drop this`,
+    );
+  }
+  if (
+    given["subnet-threshold"] !== undefined && (values["subnets"] !== true || !values["alarms"])
+  ) {
+    throw new ConfigError(
+      `"--subnet-threshold" sets the subnet-low alarm: it needs "--subnets" and "--alarms"`,
     );
   }
   if (given["alarm-topic-arn"] !== undefined && values["alarms"] !== true) {

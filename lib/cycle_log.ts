@@ -68,10 +68,17 @@ export class CycleLog implements Sink {
       return;
     }
     const v = (name: string) => r.snapshot?.values.get(name) ?? 0;
+    const h = r.snapshot.headroom;
     log.info(
       "cycle: {scraped} of {found} pods scraped ({failed} failed, {notRunning} not running) " +
-        "in {durationMs} ms; IPs {assigned} assigned of {total} (max {max}), ENIs {enis} of {eniMax}",
+        "in {durationMs} ms; IPs {assigned} assigned of {total} (max {max}), ENIs {enis} of {eniMax}" +
+        (h === undefined
+          ? ""
+          : "; least IP headroom {headroom} on node {node}, {near} nodes under {threshold}"),
       {
+        ...(h === undefined
+          ? {}
+          : { headroom: h.min, node: h.node, near: h.nearLimit, threshold: h.threshold }),
         ...summary,
         assigned: v("assignIPAddresses"),
         total: v("totalIPAddresses"),

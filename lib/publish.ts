@@ -8,7 +8,7 @@
  */
 
 import type { ClusterSnapshot } from "./aggregate.ts";
-import { METRICS } from "./catalog.ts";
+import { HEADROOM_METRICS, METRICS, SUBNET_DIMENSION, SUBNET_METRICS } from "./catalog.ts";
 import { awsErrorText } from "./errors.ts";
 import { logger } from "./logging.ts";
 
@@ -80,21 +80,42 @@ export interface PublishStats {
 }
 
 /**
- * Turns one snapshot into one datum per metric, all at `timestamp`.
+ * Turns one snapshot into one datum per metric, all at `timestamp`: the 21
+ * of {@linkcode METRICS}, then the two headroom figures when present, then
+ * one per subnet and their minimum when the subnets are known.
  *
  * @param snapshot the cluster figures
  * @param clusterId value of the `CLUSTER_ID` dimension
  * @param timestamp the cycle's time
- * @returns the datums, in {@linkcode METRICS} order
+ * @returns the datums
  */
 export function toDatums(snapshot: ClusterSnapshot, clusterId: string, timestamp: Date): Datum[] {
-  return METRICS.map((m) => ({
-    MetricName: m.cwName,
-    Dimensions: [{ Name: DIMENSION, Value: clusterId }],
+  const cluster = [{ Name: DIMENSION, Value: clusterId }];
+  const datum = (name: string, value: number, dims = cluster): Datum => ({
+    MetricName: name,
+    Dimensions: dims,
     Timestamp: timestamp,
-    Value: snapshot.values.get(m.cwName) ?? 0,
+    Value: value,
     Unit: "Count" as const,
-  }));
+  });
+  const out = METRICS.map((m) => datum(m.cwName, snapshot.values.get(m.cwName) ?? 0));
+  const h = snapshot.headroom;
+  if (h !== undefined) {
+    out.push(datum(HEADROOM_METRICS.min, h.min), datum(HEADROOM_METRICS.near, h.nearLimit));
+  }
+  const subnets = snapshot.subnets ?? [];
+  for (const sn of subnets) {
+    out.push(
+      datum(SUBNET_METRICS.available, sn.available, [
+        ...cluster,
+        { Name: SUBNET_DIMENSION, Value: sn.subnetId },
+      ]),
+    );
+  }
+  if (subnets.length > 0) {
+    out.push(datum(SUBNET_METRICS.min, Math.min(...subnets.map((sn) => sn.available))));
+  }
+  return out;
 }
 
 /**

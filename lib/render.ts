@@ -161,6 +161,39 @@ export function renderMetrics(
         });
       }
     }
+    const h = status.snapshot.headroom;
+    if (h !== undefined) {
+      fams.push({
+        name: `${PREFIX}cluster_min_node_ip_headroom`,
+        type: "gauge",
+        help: "Smallest awscni_ip_max - awscni_assigned_ip_addresses over the nodes scraped " +
+          "(CloudWatch minNodeIPHeadroom).",
+        samples: [{ labels, value: h.min }],
+      });
+      fams.push({
+        name: `${PREFIX}cluster_nodes_near_ip_limit`,
+        type: "gauge",
+        help: `Nodes with fewer than ${h.threshold} free IPs (CloudWatch nodesNearIPLimit).`,
+        samples: [{ labels, value: h.nearLimit }],
+      });
+    }
+    const subnets = status.snapshot.subnets;
+    if (subnets !== undefined && subnets.length > 0) {
+      fams.push({
+        name: `${PREFIX}subnet_available_ip_addresses`,
+        type: "gauge",
+        help: "Free IPs of a subnet the nodes use, from EC2 DescribeSubnets at the last refresh " +
+          "(CloudWatch subnetAvailableIPAddresses).",
+        samples: subnets.map((sn) => ({
+          labels: {
+            ...labels,
+            subnet_id: sn.subnetId,
+            availability_zone: sn.availabilityZone,
+          },
+          value: sn.available,
+        })),
+      });
+    }
   }
   fams.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const out: string[] = [];

@@ -235,3 +235,80 @@ Deno.test("counters: full / cut / full at every line boundary: no increase lost 
   assert(cutsParsed > 20, `only ${cutsParsed} cuts parsed`);
   assertEquals(v(expected, "addReqCount"), 80);
 });
+
+/** A node's body with its IP figures. */
+const ips = (max: number, assigned: number) =>
+  `# TYPE awscni_ip_max gauge\nawscni_ip_max ${max}\n` +
+  `# TYPE awscni_assigned_ip_addresses gauge\nawscni_assigned_ip_addresses ${assigned}\n`;
+
+Deno.test("node headroom: the least over the nodes scraped, and how many are under the threshold", () => {
+  const state = new AggregatorState();
+  const sample = (pod: string, node: string, text: string) => ({
+    pod,
+    node,
+    families: parseExposition(text),
+  });
+  // n1 at its limit (0), n2 under the threshold (6), n3 with room (40), n4 without ip_max
+  const s = aggregate(state, ["a", "b", "c", "d", "e"], [
+    sample("a", "ip-10-0-1-1", ips(29, 29)),
+    sample("b", "ip-10-0-1-2", ips(29, 23)),
+    sample("c", "ip-10-0-1-3", ips(58, 18)),
+    sample("d", "ip-10-0-1-4", adds(3)),
+    // "e" failed to scrape this cycle: not among the nodes at all
+  ], 10);
+  assertEquals(s?.headroom, {
+    min: 0,
+    node: "ip-10-0-1-1",
+    nearLimit: 2,
+    threshold: 10,
+    nodes: 3,
+  });
+  // a node over its limit (a warm pool shrinking under load) counts below zero
+  const over = aggregate(new AggregatorState(), ["x"], [sample("x", "n", ips(10, 12))], 10);
+  assertEquals([over?.headroom?.min, over?.headroom?.nearLimit], [-2, 1]);
+  // threshold 0: nobody is "under"; a tie goes to the first node by name
+  const tie = aggregate(new AggregatorState(), ["p", "q"], [
+    sample("p", "node-b", ips(20, 15)),
+    sample("q", "node-a", ips(15, 10)),
+  ], 0);
+  assertEquals([tie?.headroom?.min, tie?.headroom?.node, tie?.headroom?.nearLimit], [
+    5,
+    "node-a",
+    0,
+  ]);
+  // off (--no-headroom): no figures
+  assertEquals(
+    aggregate(new AggregatorState(), ["p"], [sample("p", "n", ips(20, 15))])?.headroom,
+    undefined,
+  );
+  // no node had both families: no figures (not a made-up 0)
+  assertEquals(
+    aggregate(new AggregatorState(), ["d"], [sample("d", "n", adds(1))], 10)?.headroom,
+    undefined,
+  );
+});
+
+Deno.test("node headroom from the real aws-node outputs, prefix delegation included", () => {
+  const s = aggregate(new AggregatorState(), ["v1", "pd"], [
+    { pod: "v1", node: "ip-192-168-1-10", families: parseExposition(fixture("aws-node-v1.data")) },
+    {
+      pod: "pd",
+      node: "ip-192-168-1-20",
+      families: parseExposition(fixture("aws-node-prefix-delegation.data")),
+    },
+  ], 10);
+  // both: ip_max 15, assigned 1 → 14 free; neither is under 10
+  assertEquals(s?.headroom, {
+    min: 14,
+    node: "ip-192-168-1-10",
+    nearLimit: 0,
+    threshold: 10,
+    nodes: 2,
+  });
+  const tight = aggregate(new AggregatorState(), ["pd"], [{
+    pod: "pd",
+    node: "ip-192-168-1-20",
+    families: parseExposition(fixture("aws-node-prefix-delegation.data")),
+  }], 15);
+  assertEquals([tight?.headroom?.min, tight?.headroom?.nearLimit], [14, 1]);
+});

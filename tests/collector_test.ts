@@ -285,8 +285,43 @@ Deno.test("the cycle line: pods and IP figures once, under 400 bytes; all 21 fig
     "cycle: 4990 of 5000 pods scraped (7 failed, 3 not running) in 1235 ms; " +
       "IPs 4123 assigned of 9000 (max 14500), ENIs 310 of 1500",
   );
+  // with headroom: the node with the least, still under 400 bytes with a long node name
+  lines.length = 0;
+  new CycleLog().observe({
+    startedAt: new Date(0),
+    durationMs: 10,
+    found: 2,
+    notRunning: 0,
+    scraped: 2,
+    failures: [],
+    snapshot: {
+      values,
+      podsScraped: 2,
+      podsBaselined: 0,
+      headroom: {
+        min: 3,
+        node: "ip-10-100-200-250.eu-central-1.compute.internal",
+        nearLimit: 1,
+        threshold: 10,
+        nodes: 2,
+      },
+    },
+    listError: undefined,
+    listStale: undefined,
+    aborted: false,
+    publish: true,
+  });
+  const withRoom = lines.find((l) => l.includes('"level":"info"')) as string;
+  assert(withRoom.length < 400, `${withRoom.length} bytes: ${withRoom}`);
+  assert(
+    JSON.parse(withRoom).msg.endsWith(
+      "; least IP headroom 3 on node ip-10-100-200-250.eu-central-1.compute.internal, " +
+        "1 nodes under 10",
+    ),
+    withRoom,
+  );
   const debug = lines.map((l) => JSON.parse(l)).find((r) => r.msg.startsWith("cycle figures"));
-  assertEquals(debug.msg.split(": ")[0], "cycle figures (2 pods baselined this cycle)");
+  assertEquals(debug.msg.split(": ")[0], "cycle figures (0 pods baselined this cycle)");
   assertEquals(debug.msg.split(": ")[1].split(" ").length, 21);
 });
 

@@ -278,6 +278,36 @@ const errors: [string, string[], Record<string, string>, string][] = [
     '"--buffer-max-datums" does nothing with CloudWatch off and no "--dry-run": drop it',
   ],
   [
+    "headroom threshold with --no-headroom",
+    ["--no-headroom", "--headroom-threshold", "5"],
+    {},
+    '"--headroom-threshold" does nothing with "--no-headroom": drop one',
+  ],
+  [
+    "headroom threshold negative",
+    [],
+    { HEADROOM_THRESHOLD: "-1" },
+    'HEADROOM_THRESHOLD must be a whole number: got "-1"',
+  ],
+  [
+    "subnet refresh without --subnets",
+    ["--subnet-refresh", "60"],
+    {},
+    '"--subnet-refresh" does nothing without "--subnets": add it or drop this',
+  ],
+  [
+    "subnet refresh too often",
+    ["--subnets", "--subnet-refresh", "5"],
+    {},
+    '"--subnet-refresh" must be from 10 to 86400: got 5',
+  ],
+  [
+    "subnet threshold without alarms",
+    ["dashboard", "--subnets", "--subnet-threshold", "20"],
+    {},
+    '"--subnet-threshold" sets the subnet-low alarm: it needs "--subnets" and "--alarms"',
+  ],
+  [
     "topic without alarms",
     ["dashboard", "--alarm-topic-arn", "arn:aws:sns:us-east-1:1:t"],
     {},
@@ -360,4 +390,21 @@ Deno.test("the scrape timeout defaults to 10 s, or half the interval when that i
   for (const [args, want] of cases) {
     assertEquals(run(args).scrapeTimeoutSeconds, want, args.join(" "));
   }
+});
+
+Deno.test("headroom and subnet options: defaults, variables, flags", () => {
+  const d = run([]);
+  assertEquals([d.headroom, d.headroomThreshold, d.subnets, d.subnetRefreshSeconds], [
+    true,
+    10,
+    false,
+    300,
+  ]);
+  const e = run([], { HEADROOM_THRESHOLD: "0", USE_SUBNET_METRICS: "true" });
+  assertEquals([e.headroomThreshold, e.subnets], [0, true]);
+  assertEquals(run(["--no-headroom"]).headroom, false);
+  assertEquals(run(["--subnets", "--subnet-refresh", "60"]).subnetRefreshSeconds, 60);
+  const dash = run(["dashboard", "--subnets", "--alarms", "--subnet-threshold", "20"]);
+  assertEquals([dash.subnets, dash.subnetThreshold], [true, 20]);
+  assertEquals(run(["dashboard"]).subnetThreshold, 50);
 });

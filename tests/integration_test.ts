@@ -9,6 +9,9 @@ import { byTimestamp, withWorld, World } from "./support/harness.ts";
 import { THROTTLE, UNAVAILABLE } from "./support/fake_cloudwatch.ts";
 import { awsNodeText, freshNode, type NodeFigures } from "../tools/sim.ts";
 import { METRICS } from "../lib/catalog.ts";
+
+/** Datums a cycle: the 21 metrics and the two headroom figures (on by default). */
+const PER_CYCLE = METRICS.length + 2;
 import type { CycleReport } from "../lib/collector.ts";
 import { FakeClock } from "./support/fake_clock.ts";
 import { type Clock, systemClock } from "../lib/clock.ts";
@@ -85,10 +88,19 @@ Deno.test(
     assertEquals(series("addReqCount"), [0, 15, 20, 4 + 1, 6 + 2]);
     assertEquals(series("assignIPAddresses"), [6, 7, 7 + 3, 2 + 3, 3 + 3]);
     assertEquals(series("maxIPAddresses"), [58, 58, 58, 58, 58]);
+    // headroom = 29 - assigned per node: a 24, 23, 22, 27, 26; b 28, 28; c 26, 26, 26
+    assertEquals(series("minNodeIPHeadroom"), [24, 23, 22, 26, 26]);
+    assertEquals(series("nodesNearIPLimit"), [0, 0, 0, 0, 0]);
+    assertEquals(reports.map((r) => r.snapshot?.headroom?.node), [
+      "node-aws-node-a",
+      "node-aws-node-a",
+      "node-aws-node-a",
+      "node-aws-node-c",
+      "node-aws-node-a",
+    ]);
     // every metric, every cycle, exactly once; timestamps are the cycles' start
-    for (const m of sent.values()) {
-      assertEquals([...m.keys()].sort(), METRICS.map((x) => x.cwName).sort());
-    }
+    const names = [...METRICS.map((x) => x.cwName), "minNodeIPHeadroom", "nodesNearIPLimit"];
+    for (const m of sent.values()) assertEquals([...m.keys()].sort(), names.sort());
     assertEquals(
       [...sent.keys()],
       reports.map((r) => r.startedAt.getTime() / 1000),
@@ -102,8 +114,8 @@ Deno.test(
     // publishes of whole cycles (every 2 cycles, in the background, plus the
     // final flush); how they split depends on when each background publish ends
     const sizes = w.cw.requests.map((r) => (r.body["MetricData"] as unknown[]).length);
-    assertEquals(sizes.reduce((a, b) => a + b, 0), 5 * 21);
-    assert(sizes.every((n) => n % 21 === 0 && n <= 1000), String(sizes));
+    assertEquals(sizes.reduce((a, b) => a + b, 0), 5 * PER_CYCLE);
+    assert(sizes.every((n) => n % PER_CYCLE === 0 && n <= 1000), String(sizes));
   }),
 );
 
@@ -257,7 +269,7 @@ Deno.test(
     assertEquals(code, 0, w.logs.join("\n"));
     assertEquals(w.cw.requests.map((r) => r.status), [400, 400, 200]);
     assertEquals(byTimestamp(w.cw.datums).size, 2);
-    assertEquals(w.cw.datums.length, 42);
+    assertEquals(w.cw.datums.length, 2 * PER_CYCLE);
   }),
 );
 
@@ -274,7 +286,7 @@ Deno.test(
     assert(w.cw.requests.filter((r) => r.status === 503).length >= 3);
     const sent = byTimestamp(w.cw.datums);
     assertEquals(sent.size, 6);
-    assertEquals(w.cw.datums.length, 6 * 21);
+    assertEquals(w.cw.datums.length, 6 * PER_CYCLE);
     assertEquals([...sent.keys()], reports.map((r) => r.startedAt.getTime() / 1000));
     assert(
       w.messages("error").some((m) => m.includes("PutMetricData failed") && m.includes("kept")),
@@ -291,11 +303,12 @@ Deno.test(
     const { reports } = await runCycles(w, 4, ["--buffer-max-datums", "50"], (i) => {
       if (i === 4) w.cw.outage = undefined;
     });
-    // 4 cycles x 21 datums, 50 kept: the newest 50
+    // 4 cycles x 23 datums, 50 kept: the newest 50
     assertEquals(w.cw.datums.length, 50);
     const last = (reports[3] as CycleReport).startedAt.getTime() / 1000;
-    assertEquals(w.cw.datums.filter((d) => d.Timestamp === last).length, 21);
-    assert(w.messages("warning").some((m) => m.includes("dropped the 13 oldest datums")));
+    assertEquals(w.cw.datums.filter((d) => d.Timestamp === last).length, PER_CYCLE);
+    // 69 datums after cycle 3: the 19 oldest go
+    assert(w.messages("warning").some((m) => m.includes("dropped the 19 oldest datums")));
   }),
 );
 
@@ -323,7 +336,7 @@ Deno.test(
     });
     const code = await w.run(["--once", "--interval", "2"]);
     assertEquals(code, 0);
-    assertEquals(w.cw.datums.length, 21);
+    assertEquals(w.cw.datums.length, PER_CYCLE);
     assertEquals(w.cw.of("addReqCount")[0]?.Value, 7);
   }),
 );
@@ -353,7 +366,7 @@ Deno.test(
     assertEquals(w.stdout.length, 1);
     const req = JSON.parse(w.stdout[0] as string);
     assertEquals(req.Namespace, "Kubernetes");
-    assertEquals(req.MetricData.length, 21);
+    assertEquals(req.MetricData.length, PER_CYCLE);
     const assigned = req.MetricData.find((d: { MetricName: string }) =>
       d.MetricName === "assignIPAddresses"
     );
@@ -362,7 +375,7 @@ Deno.test(
     // printed, not "published"
     const info = w.messages("info");
     assert(
-      info.includes("dry run: printed 21 datums in 1 request(s); nothing sent"),
+      info.includes(`dry run: printed ${PER_CYCLE} datums in 1 request(s); nothing sent`),
       info.join("\n"),
     );
     assert(info.every((m) => !m.startsWith("published")), info.join("\n"));

@@ -137,11 +137,12 @@ Deno.test(
     // 3 cycles: one publish of 2 after cycle 2, cycle 3's on shutdown
     const sent = byTimestamp(w.cw.datums);
     assertEquals(sent.size, 3);
-    assertEquals(w.cw.datums.length, 63);
+    assertEquals(w.cw.datums.length, 69);
     assertEquals([...sent.values()].map((m) => m.get("assignIPAddresses")), [5, 5, 5]);
-    // 21 datums are left, or 63 while the publish after cycle 2 is still in flight
+    // 23 datums a cycle (21 and the two headroom figures): 23 are left, or 69 while the
+    // publish after cycle 2 is still in flight
     assert(
-      stderr.some((l) => /shutting down: flushing (21|63) datums/.test(l)),
+      stderr.some((l) => /shutting down: flushing (23|69) datums/.test(l)),
       stderr.join("\n"),
     );
     assert(w.cw.requests.every((r) => r.accessKeyId === "AKIDTESTEXAMPLE"));
@@ -178,7 +179,7 @@ Deno.test(
     const lines = r.stdout.trim().split("\n");
     assertEquals(lines.length, 1);
     const req = JSON.parse(lines[0] as string);
-    assertEquals(req.MetricData.length, 21);
+    assertEquals(req.MetricData.length, 23);
     assertEquals(
       req.MetricData.find((d: { MetricName: string }) => d.MetricName === "addReqCount").Value,
       3,

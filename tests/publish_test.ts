@@ -58,6 +58,34 @@ Deno.test("toDatums: one datum per metric, the cycle's timestamp, Count", () => 
   assertEquals(d[1]?.Value, 0);
 });
 
+Deno.test("toDatums: the headroom figures, each subnet with its SubnetId, and the subnets' minimum", () => {
+  const ts = new Date(1_700_000_000_000);
+  const d = toDatums(
+    {
+      values: new Map(),
+      podsScraped: 3,
+      podsBaselined: 0,
+      headroom: { min: 2, node: "n1", nearLimit: 1, threshold: 10, nodes: 3 },
+      subnets: [
+        { subnetId: "subnet-a", availabilityZone: "eu-west-1a", available: 251 },
+        { subnetId: "subnet-b", availabilityZone: "eu-west-1b", available: 12 },
+      ],
+    },
+    "prod",
+    ts,
+  );
+  const cluster = [{ Name: "CLUSTER_ID", Value: "prod" }];
+  assertEquals(d.length, 21 + 2 + 2 + 1);
+  assertEquals(d.slice(21).map((x) => [x.MetricName, x.Dimensions, x.Value]), [
+    ["minNodeIPHeadroom", cluster, 2],
+    ["nodesNearIPLimit", cluster, 1],
+    ["subnetAvailableIPAddresses", [...cluster, { Name: "SubnetId", Value: "subnet-a" }], 251],
+    ["subnetAvailableIPAddresses", [...cluster, { Name: "SubnetId", Value: "subnet-b" }], 12],
+    ["minSubnetAvailableIPAddresses", cluster, 12],
+  ]);
+  assert(d.every((x) => x.Timestamp === ts && x.Unit === "Count"));
+});
+
 Deno.test(
   "flush through the SDK: 2,500 datums in 3 gzipped requests; a failed second request keeps the rest",
   opts,

@@ -25,6 +25,11 @@ function snapshot(values: Record<string, number>): ClusterSnapshot {
     values: new Map(METRICS.map((m) => [m.cwName, values[m.cwName] ?? 0])),
     podsScraped: 2,
     podsBaselined: 0,
+    headroom: { min: 3, node: "ip-10-0-1-2", nearLimit: 1, threshold: 10, nodes: 2 },
+    subnets: [
+      { subnetId: "subnet-0a1", availabilityZone: "eu-west-1a", available: 4000 },
+      { subnetId: "subnet-0b2", availabilityZone: "eu-west-1b", available: 37 },
+    ],
   };
 }
 
@@ -117,6 +122,19 @@ Deno.test("/metrics: with --prometheus, every cluster figure with a cluster_id l
   assertEquals(
     fams.get("cni_metrics_helper_cluster_aws_api_latency_seconds")?.samples[0]?.value,
     0.04,
+  );
+  // headroom and subnets, as the last snapshot has them
+  assertEquals(fams.get("cni_metrics_helper_cluster_min_node_ip_headroom")?.samples[0]?.value, 3);
+  assertEquals(fams.get("cni_metrics_helper_cluster_nodes_near_ip_limit")?.samples[0]?.value, 1);
+  assertEquals(
+    fams.get("cni_metrics_helper_subnet_available_ip_addresses")?.samples.map((x) => [
+      x.labels,
+      x.value,
+    ]),
+    [
+      [{ cluster_id: "prod", subnet_id: "subnet-0a1", availability_zone: "eu-west-1a" }, 4000],
+      [{ cluster_id: "prod", subnet_id: "subnet-0b2", availability_zone: "eu-west-1b" }, 37],
+    ],
   );
   // nothing can collide with aws-node's own series
   assert([...fams.keys()].every((n) => n.startsWith("cni_metrics_helper_")));

@@ -406,7 +406,7 @@ Deno.test(
     const run = await runHelper(["--interval", "2"], {}, 3);
     assertEquals(run.code, 0, run.stderr.join("\n"));
     assert(
-      run.stderr.some((l) => l.includes("shutting down: flushing 21 datums")),
+      run.stderr.some((l) => l.includes("shutting down: flushing 23 datums")),
       "cycle 3 was pending at SIGTERM",
     );
     assert(

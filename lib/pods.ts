@@ -20,6 +20,7 @@ import { type Clock, deadline, timedOut } from "./clock.ts";
 import { errorText } from "./errors.ts";
 import { type KubeConnection, KubeError } from "./kubeconfig.ts";
 import { apiStatusText } from "./hints.ts";
+import { kubeGet, listAll, readFailure } from "./kube_get.ts";
 import { logger } from "./logging.ts";
 
 const log = logger("pods");
@@ -168,59 +169,33 @@ export class PodWatcher implements TargetLister {
    * its own deadline, so a large cluster's first LIST is not cut short.
    */
   async #relist(stop: AbortSignal): Promise<void> {
-    const pods = new Map<string, Target>();
-    let cont = "";
-    let rv = "";
-    let pages = 0;
-    do {
-      const params: Record<string, string> = { limit: String(this.#query.pageSize ?? 500) };
-      if (cont !== "") params["continue"] = cont;
-      const d = deadline(this.#clock, stop, this.#opts.pageTimeoutMs);
-      const t0 = this.#clock.now();
-      let page: PodList;
-      try {
-        const res = await this.#get(this.#url(params), d.signal, "listing", ++pages);
-        try {
-          page = await res.json() as PodList;
-        } catch (e) {
-          throw new KubeError(
-            `listing ${this.#what()} (page ${pages}): ${readFailure(e, d.signal)}`,
-          );
-        }
-      } finally {
-        d.release();
-      }
-      for (const pod of page.items ?? []) {
+    const listed = await listAll(
+      this.#conn,
+      `/api/v1/namespaces/${encodeURIComponent(this.#query.namespace)}/pods`,
+      this.#what(),
+      (pod: PodObject) => {
         const t = toTarget(pod, this.#query.namespace);
-        pods.set(pod.metadata?.uid ?? t.key, t);
-      }
-      rv = page.metadata?.resourceVersion ?? "";
-      cont = page.metadata?.continue ?? "";
-      log.debug(
-        `list page ${pages}: ${page.items?.length ?? 0} pods in ${
-          Math.round(this.#clock.now() - t0)
-        } ms${cont === "" ? ", the last" : ", more to come"}`,
-      );
-    } while (cont !== "");
+        return [pod.metadata?.uid ?? t.key, t] as const;
+      },
+      {
+        clock: this.#clock,
+        stop,
+        pageTimeoutMs: this.#opts.pageTimeoutMs,
+        params: { labelSelector: this.#query.selector },
+        ...(this.#query.pageSize !== undefined ? { pageSize: this.#query.pageSize } : {}),
+      },
+    );
+    const pods = new Map<string, Target>(listed.items);
+    const rv = listed.resourceVersion;
     this.#pods = pods;
     this.#rv = rv;
     this.#synced = true;
     log.debug("listed {n} pods at resourceVersion {rv}", { n: pods.size, rv });
   }
 
-  async #get(url: string, signal: AbortSignal, verb: string, page = 0): Promise<Response> {
+  #get(url: string, signal: AbortSignal, verb: string, page = 0): Promise<Response> {
     const what = `${verb} ${this.#what()}${page > 0 ? ` (page ${page})` : ""}`;
-    let res: Response;
-    try {
-      const auth = await this.#conn.authHeaders(signal);
-      const headers = { ...auth, Accept: "application/json" };
-      res = await fetch(url, { headers, client: this.#conn.http, signal });
-    } catch (e) {
-      throw new KubeError(`${what}: ${readFailure(e, signal)}`);
-    }
-    if (res.status === 200) return res;
-    const text = await res.text().catch(() => "");
-    throw new KubeError(`${what}: ${apiStatusText(res.status, text)}`, res.status);
+    return kubeGet(this.#conn, url, signal, what);
   }
 
   async #watchLoop(): Promise<void> {
@@ -355,11 +330,6 @@ interface PodObject {
   status?: { phase?: string; podIP?: string };
 }
 
-interface PodList {
-  metadata?: { resourceVersion?: string; continue?: string };
-  items?: PodObject[];
-}
-
 interface StatusObject {
   code?: number;
   message?: string;
@@ -402,10 +372,4 @@ async function* lines(
     if (rest.length > max) throw new KubeError(`a watch event is over ${max} characters`);
   }
   if (rest.trim() !== "") yield rest;
-}
-
-function readFailure(e: unknown, signal: AbortSignal): string {
-  if (timedOut(signal)) return "timed out";
-  if (signal.aborted) return "aborted: shutting down";
-  return errorText(e);
 }

@@ -274,7 +274,9 @@ Deno.test(
     has(/^identity: region from the kubeconfig's EKS context: none$/);
     has(/^identity: region from the AWS profile: us-test-1$/);
     has(/^identity: cluster id from --cluster-id, AWS_CLUSTER_ID: d$/);
-    has(/^list page 1: 1 pods in \d+ ms, the last$/);
+    has(
+      /^list page 1 of pods in kube-system with selector k8s-app=aws-node: 1 items in \d+ ms, the last$/,
+    );
     has(
       /^scrape of kube-system\/aws-node-a \(node node-aws-node-a\): HTTP 200, \d+ bytes, \d+ ms$/,
     );

@@ -41,8 +41,9 @@ import { DirectScraper, ProxyScraper, type Scraper } from "./scraper.ts";
 import { makeHandler, serve } from "./server.ts";
 import type { Sink } from "./sink.ts";
 import { StatusSink } from "./status.ts";
-import { sdkImds, sdkTagReader } from "./aws.ts";
+import { sdkImds, sdkSubnetEc2, sdkTagReader } from "./aws.ts";
 import { type CredentialEnv, findCredentials } from "./credentials.ts";
+import { kubeSubnetSource, type SubnetEc2, SubnetRefresher } from "./subnets.ts";
 
 /** Facts about the process that `main.ts` reads and hands in. */
 export interface Runtime {
@@ -76,6 +77,8 @@ export interface Runtime {
   readonly imds?: Imds;
   /** DescribeTags override (tests); the SDK client otherwise. */
   readonly ec2?: (region: string) => TagReader;
+  /** DescribeInstances/DescribeSubnets override (tests); the SDK client otherwise. */
+  readonly subnetEc2?: (region: string) => SubnetEc2;
   /** Called after every cycle, after the other sinks (tests). */
   readonly onCycle?: (report: CycleReport) => void;
   /** Called with the HTTP server's address once it listens (tests). */
@@ -124,9 +127,21 @@ async function runCollect(config: Config, rt: Runtime): Promise<number> {
   );
   const stopServer = new AbortController();
   let server: Deno.HttpServer<Deno.NetAddr> | undefined;
+  let subnets: SubnetRefresher | undefined;
+  let subnetEc2: (SubnetEc2 & { close?(): void }) | undefined;
   try {
     const identity = await resolve(config, rt, conn.context);
-    if (config.cloudwatch && !config.dryRun) await checkCredentials(config, rt);
+    if ((config.cloudwatch && !config.dryRun) || config.subnets) await checkCredentials(config, rt);
+    if (config.subnets) {
+      const region = identity.region?.value as string;
+      subnetEc2 = rt.subnetEc2?.(region) ??
+        sdkSubnetEc2(region, config.profile === undefined ? {} : { profile: config.profile });
+      subnets = new SubnetRefresher(kubeSubnetSource(conn, rt.clock), subnetEc2, rt.clock, {
+        refreshSeconds: config.subnetRefreshSeconds,
+      });
+      // the first read before the first cycle, so it has the subnets' figures (30 s at most)
+      await subnets.start();
+    }
     const cloudwatch = cloudWatchSinkFor(config, rt, identity);
     const status = new StatusSink(
       rt.version,
@@ -162,6 +177,7 @@ async function runCollect(config: Config, rt: Runtime): Promise<number> {
         lister,
         scraper,
         clock: rt.clock,
+        ...(subnets !== undefined ? { subnets } : {}),
       },
       {
         scrapeTimeoutSeconds: config.scrapeTimeoutSeconds,
@@ -184,6 +200,8 @@ async function runCollect(config: Config, rt: Runtime): Promise<number> {
     );
     return config.once ? await once(config, rt, deps) : await loop(config, rt, deps, cloudwatch);
   } finally {
+    await subnets?.close();
+    subnetEc2?.close?.();
     await lister.close();
     scraper.close?.();
     conn.close();
@@ -245,7 +263,8 @@ async function resolve(
 ): Promise<Identity> {
   const eks = context === undefined ? undefined : eksFromKubeContext(context);
   const profileRegion = await readProfileRegion(rt.awsConfigFile, config.profile);
-  const needRegion = (config.cloudwatch && !config.dryRun) || config.command === "dashboard";
+  const needRegion = (config.cloudwatch && !config.dryRun) || config.command === "dashboard" ||
+    (config.subnets && config.command === "collect");
   const identity = await resolveIdentity({
     clusterId: config.clusterId,
     region: config.region,
@@ -284,6 +303,12 @@ async function checkCredentials(config: Config, rt: Runtime): Promise<void> {
     files,
     readFile: (path) => Deno.readTextFile(path),
     imds: rt.imdsDisabled ? undefined : (rt.imds ?? sdkImds({ clock: rt.clock })),
+    purpose: [
+      ...(config.command === "dashboard" || (config.cloudwatch && !config.dryRun)
+        ? ["CloudWatch"]
+        : []),
+      ...(config.command === "collect" && config.subnets ? ["EC2 (--subnets)"] : []),
+    ].join(" and "),
   });
   log().debug("AWS credentials from {source}", { source });
 }

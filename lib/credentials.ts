@@ -37,6 +37,8 @@ export interface CredentialInputs {
   readonly readFile: (path: string) => Promise<string>;
   /** IMDS; `undefined` when turned off by `AWS_EC2_METADATA_DISABLED`. */
   readonly imds: Imds | undefined;
+  /** What they are for, in the message. @default "CloudWatch" */
+  readonly purpose?: string;
 }
 
 /**
@@ -98,8 +100,9 @@ export async function findCredentials(inp: CredentialInputs): Promise<string> {
     }
   }
   throw new RuntimeError(
-    `no AWS credentials for CloudWatch: ${tried.join("; ")}. ` +
+    `no AWS credentials for ${inp.purpose ?? "CloudWatch"}: ${tried.join("; ")}. ` +
       "Give the service account an IAM role (IRSA or Pod Identity), set AWS_PROFILE or " +
-      "--profile on a laptop, or run with --dry-run or --no-cloudwatch",
+      "--profile on a laptop, or run with --dry-run or --no-cloudwatch" +
+      (inp.purpose?.includes("--subnets") ? " and without --subnets" : ""),
   );
 }

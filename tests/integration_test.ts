@@ -5,7 +5,10 @@
  */
 
 import { assert, assertEquals } from "./support/assert.ts";
-import { byTimestamp, withWorld, World } from "./support/harness.ts";
+import { byTimestamp, TEST_CREDENTIALS, withWorld, World } from "./support/harness.ts";
+import { FakeEc2 } from "./support/fake_aws.ts";
+import { sdkSubnetEc2 } from "../lib/aws.ts";
+import type { Runtime } from "../lib/app.ts";
 import { THROTTLE, UNAVAILABLE } from "./support/fake_cloudwatch.ts";
 import { awsNodeText, freshNode, type NodeFigures } from "../tools/sim.ts";
 import { METRICS } from "../lib/catalog.ts";
@@ -40,12 +43,14 @@ async function runCycles(
   args: string[],
   between?: (i: number) => void,
   clock?: Clock,
+  extra?: Partial<Runtime>,
 ) {
   const stop = new AbortController();
   const reports: CycleReport[] = [];
   const code = await w.run(["--interval", "2", ...args], {
     shutdown: stop.signal,
     ...(clock ? { clock } : {}),
+    ...(extra ? { extra } : {}),
     onCycle: (r) => {
       reports.push(r);
       between?.(reports.length);
@@ -449,5 +454,49 @@ Deno.test(
     const sent = [...byTimestamp(w.cw.datums).values()].map((m) => m.get("addReqCount"));
     // cycle 1 is the baseline; then (10 + 1 + 1) and (20 + 12 + 2)
     assertEquals(sent, [0, 12, 34]);
+  }),
+);
+
+Deno.test(
+  "--subnets: each subnet's free IPs and their minimum published every cycle, with SubnetId",
+  opts,
+  withWorld(async (w) => {
+    const ec2 = new FakeEc2();
+    try {
+      w.api.textPod("aws-node-a", awsNodeText({ ...freshNode(1), assigned: 4 }));
+      w.api.nodes.set("node-aws-node-a", "aws:///us-test-1a/i-0aaa");
+      ec2.instances.set("i-0aaa", { subnet: "subnet-1", enis: ["subnet-1", "subnet-2"] });
+      ec2.subnets.set("subnet-1", { zone: "us-test-1a", available: 250 });
+      ec2.subnets.set("subnet-2", { zone: "us-test-1a", available: 12 });
+      const { code } = await runCycles(w, 2, ["--subnets"], undefined, undefined, {
+        subnetEc2: (region) =>
+          sdkSubnetEc2(region, { endpoint: ec2.url, credentials: TEST_CREDENTIALS }),
+      });
+      assertEquals(code, 0);
+      const sent = [...byTimestamp(w.cw.datums).values()];
+      assertEquals(sent.length, 2);
+      for (const m of sent) {
+        assertEquals(m.get("minSubnetAvailableIPAddresses"), 12);
+        assertEquals(m.get("subnetAvailableIPAddresses{subnet-1}"), 250);
+        assertEquals(m.get("subnetAvailableIPAddresses{subnet-2}"), 12);
+        assertEquals(m.get("minNodeIPHeadroom"), 25);
+      }
+      const perSubnet = w.cw.datums.filter((d) => d.MetricName === "subnetAvailableIPAddresses");
+      assertEquals(perSubnet.map((d) => [d.Dimensions, d.Value]).slice(0, 2), [
+        [[{ Name: "CLUSTER_ID", Value: "test" }, { Name: "SubnetId", Value: "subnet-1" }], 250],
+        [[{ Name: "CLUSTER_ID", Value: "test" }, { Name: "SubnetId", Value: "subnet-2" }], 12],
+      ]);
+      assertEquals(perSubnet.length, 4);
+      assert(
+        w.messages("info").some((m) =>
+          m ===
+            "subnets read: 2 in use (2 from 1 nodes' network interfaces, 0 from ENIConfigs); " +
+              "fewest free IPs: 12 in subnet-2 (us-test-1a)"
+        ),
+        w.messages("info").join("\n"),
+      );
+    } finally {
+      await ec2.close();
+    }
   }),
 );

@@ -9,21 +9,12 @@ import { assert, assertEquals, assertRejects } from "./support/assert.ts";
 import { FakeClock } from "./support/fake_clock.ts";
 import { LogCapture } from "./support/logs.ts";
 import { FakeApiServer } from "../tools/fake_apiserver.ts";
-import { connect, type KubeConnection, KubeError } from "../lib/kubeconfig.ts";
+import { type KubeConnection, KubeError } from "../lib/kubeconfig.ts";
+import { connectTo } from "./support/harness.ts";
 import { PodWatcher } from "../lib/pods.ts";
 
 const QUERY = { namespace: "kube-system", selector: "k8s-app=aws-node" };
 const live = () => new AbortController().signal;
-
-/** A connection through the kubeconfig file at `path`. */
-function connectTo(path: string): Promise<KubeConnection> {
-  return connect({
-    kubeconfig: [path],
-    context: undefined,
-    inCluster: false,
-    homeConfig: undefined,
-  });
-}
 
 interface Rig {
   api: FakeApiServer;

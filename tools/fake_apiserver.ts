@@ -74,6 +74,12 @@ export class FakeApiServer {
   #listsHung = 0;
   /** Proxy paths asked for, in order. */
   readonly proxyPaths: string[] = [];
+  /** Node name → `spec.providerID` (GET /api/v1/nodes, 2 a page when paged). */
+  readonly nodes = new Map<string, string>();
+  /** ENIConfig name → `spec.subnet`; `undefined`: the CRD is not installed (404). */
+  eniConfigs: Map<string, string> | undefined = undefined;
+  /** Collections that answer 403 as RBAC would (`nodes`, `eniconfigs`). */
+  readonly forbidden = new Set<string>();
   #server: Deno.HttpServer<Deno.NetAddr>;
   #hung = new Set<() => void>();
   #hangWaiters: { n: number; resolve: () => void }[] = [];
@@ -345,6 +351,35 @@ export class FakeApiServer {
         return status(504, "Timeout", "too late");
       }
       return this.#list(list[1] as string, url);
+    }
+    if (url.pathname === "/api/v1/nodes" && req.method === "GET") {
+      if (this.forbidden.has("nodes")) return forbidden("list", "nodes", "");
+      return paged(
+        url,
+        "NodeList",
+        [...this.nodes].map(([name, providerID]) => ({
+          metadata: { name },
+          spec: { providerID },
+        })),
+      );
+    }
+    if (
+      url.pathname === "/apis/crd.k8s.amazonaws.com/v1alpha1/eniconfigs" && req.method === "GET"
+    ) {
+      if (this.eniConfigs === undefined) {
+        return status(404, "NotFound", "the server could not find the requested resource");
+      }
+      if (this.forbidden.has("eniconfigs")) {
+        return forbidden("list", "eniconfigs", "crd.k8s.amazonaws.com");
+      }
+      return paged(
+        url,
+        "ENIConfigList",
+        [...this.eniConfigs].map(([name, subnet]) => ({
+          metadata: { name },
+          spec: { subnet, securityGroups: [] },
+        })),
+      );
     }
     const proxy = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/:]+):(\d+)\/proxy\/metrics$/.exec(
       url.pathname,
@@ -704,5 +739,31 @@ function status(code: number, reason: string, message: string): Response {
   return Response.json(
     { kind: "Status", apiVersion: "v1", status: "Failure", message, reason, code },
     { status: code },
+  );
+}
+
+/** A LIST answer, paged by `limit` and a numeric `continue`. */
+function paged(url: URL, kind: string, items: readonly unknown[]): Response {
+  const limit = Number(url.searchParams.get("limit") ?? "0") || items.length;
+  const start = Number(url.searchParams.get("continue") ?? "0");
+  const next = start + limit < items.length ? String(start + limit) : undefined;
+  return Response.json({
+    kind,
+    apiVersion: "v1",
+    metadata: { resourceVersion: "1", ...(next ? { continue: next } : {}) },
+    items: items.slice(start, start + limit),
+  });
+}
+
+/** RBAC's 403, worded as the API server words it. */
+function forbidden(verb: string, resource: string, group: string): Response {
+  return status(
+    403,
+    "Forbidden",
+    `${resource}${
+      group ? `.${group}` : ""
+    } is forbidden: User "system:serviceaccount:kube-system:` +
+      `cni-metrics-helper" cannot ${verb} resource "${resource}" in API group "${group}" at the ` +
+      `cluster scope`,
   );
 }

@@ -149,12 +149,20 @@ async function form(req: Request): Promise<URLSearchParams> {
   return new URLSearchParams(await req.text());
 }
 
-/** EC2 DescribeTags (EC2 query protocol). */
+/** EC2 DescribeTags, DescribeInstances and DescribeSubnets (EC2 query protocol). */
 export class FakeEc2 {
   /** instance id → tags */
   readonly tags = new Map<string, Map<string, string>>();
-  /** Answer UnauthorizedOperation (no ec2:DescribeTags). */
+  /** instance id → its own subnet and its network interfaces' subnets */
+  readonly instances = new Map<string, { subnet: string; enis: string[] }>();
+  /** subnet id → zone and free IPs */
+  readonly subnets = new Map<string, { zone: string; available: number }>();
+  /** Items a DescribeInstances / DescribeSubnets page holds (NextToken beyond). */
+  pageSize = 2;
+  /** Answer UnauthorizedOperation to every action (no ec2:DescribeTags). */
   deny = false;
+  /** Actions answered UnauthorizedOperation. */
+  readonly denied = new Set<string>();
   /** Actions seen with their access key ids. */
   readonly seen: { action: string; accessKeyId: string | undefined }[] = [];
   #server: Deno.HttpServer<Deno.NetAddr>;
@@ -172,12 +180,14 @@ export class FakeEc2 {
     const action = p.get("Action") ?? "";
     const auth = req.headers.get("authorization") ?? "";
     this.seen.push({ action, accessKeyId: /Credential=([^/]+)\//.exec(auth)?.[1] });
-    if (this.deny) {
+    if (this.deny || this.denied.has(action)) {
       return new Response(
-        `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this operation. User: arn:aws:sts::123456789012:assumed-role/node/i-0123 is not authorized to perform: ec2:DescribeTags</Message></Error></Errors><RequestID>req-1</RequestID></Response>`,
+        `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this operation. User: arn:aws:sts::123456789012:assumed-role/node/i-0123 is not authorized to perform: ec2:${action}</Message></Error></Errors><RequestID>req-1</RequestID></Response>`,
         { status: 403, headers: { "content-type": "text/xml" } },
       );
     }
+    if (action === "DescribeInstances") return this.#instances(p);
+    if (action === "DescribeSubnets") return this.#subnets(p);
     if (action !== "DescribeTags") return new Response("", { status: 400 });
     const filters = new Map<string, string[]>();
     for (let i = 1; p.has(`Filter.${i}.Name`); i++) {
@@ -206,9 +216,90 @@ export class FakeEc2 {
     );
   }
 
+  /** The `Name.N` values of a query. */
+  #list(p: URLSearchParams, name: string): string[] {
+    const out: string[] = [];
+    for (let i = 1; p.has(`${name}.${i}`); i++) out.push(p.get(`${name}.${i}`) as string);
+    return out;
+  }
+
+  /** One page of `items` from `NextToken` (a numeric offset). */
+  #page<T>(p: URLSearchParams, items: T[]): { page: T[]; next: string } {
+    const start = Number(p.get("NextToken") ?? "0");
+    const end = start + this.pageSize;
+    return {
+      page: items.slice(start, end),
+      next: end < items.length ? `<nextToken>${end}</nextToken>` : "",
+    };
+  }
+
+  #instances(p: URLSearchParams): Response {
+    const ids = this.#list(p, "InstanceId");
+    const missing = ids.filter((id) => !this.instances.has(id));
+    if (missing.length > 0) {
+      return xmlError(
+        400,
+        "InvalidInstanceID.NotFound",
+        `The instance IDs '${missing.join(", ")}' do not exist`,
+      );
+    }
+    const { page, next } = this.#page(p, ids);
+    const items = page.map((id) => {
+      const i = this.instances.get(id) as { subnet: string; enis: string[] };
+      const enis = i.enis.map((sn, n) =>
+        `<item><networkInterfaceId>eni-${
+          id.slice(2)
+        }-${n}</networkInterfaceId><subnetId>${sn}</subnetId></item>`
+      ).join("");
+      return `<item><reservationId>r-${
+        id.slice(2)
+      }</reservationId><instancesSet><item><instanceId>${id}</instanceId><subnetId>${i.subnet}</subnetId><networkInterfaceSet>${enis}</networkInterfaceSet></item></instancesSet></item>`;
+    });
+    return xml(
+      `<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>req-3</requestId><reservationSet>${
+        items.join("")
+      }</reservationSet>${next}</DescribeInstancesResponse>`,
+    );
+  }
+
+  #subnets(p: URLSearchParams): Response {
+    const ids = this.#list(p, "SubnetId");
+    const missing = ids.filter((id) => !this.subnets.has(id));
+    if (missing.length > 0) {
+      return xmlError(
+        400,
+        "InvalidSubnetID.NotFound",
+        `The subnet ID '${missing[0]}' does not exist`,
+      );
+    }
+    const { page, next } = this.#page(p, ids);
+    const items = page.map((id) => {
+      const sn = this.subnets.get(id) as { zone: string; available: number };
+      return `<item><subnetId>${id}</subnetId><state>available</state><vpcId>vpc-1</vpcId><cidrBlock>10.0.0.0/24</cidrBlock><availableIpAddressCount>${sn.available}</availableIpAddressCount><availabilityZone>${sn.zone}</availabilityZone></item>`;
+    });
+    return xml(
+      `<DescribeSubnetsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>req-4</requestId><subnetSet>${
+        items.join("")
+      }</subnetSet>${next}</DescribeSubnetsResponse>`,
+    );
+  }
+
   async close(): Promise<void> {
     await this.#server.shutdown();
   }
+}
+
+function xml(body: string): Response {
+  return new Response(`<?xml version="1.0" encoding="UTF-8"?>\n${body}`, {
+    headers: { "content-type": "text/xml" },
+  });
+}
+
+function xmlError(status: number, code: string, message: string): Response {
+  return new Response(
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>req-5</RequestID></Response>`,
+    { status, headers: { "content-type": "text/xml" } },
+  );
 }
 
 /** STS AssumeRoleWithWebIdentity (query protocol), checking the token. */

@@ -7,6 +7,7 @@
 
 import { parseConfig } from "../../lib/config.ts";
 import { runApp, type Runtime } from "../../lib/app.ts";
+import { connect, type KubeConnection } from "../../lib/kubeconfig.ts";
 import type { Clock } from "../../lib/clock.ts";
 import { fastClock } from "./fake_clock.ts";
 import type { CycleReport } from "../../lib/collector.ts";
@@ -170,18 +171,44 @@ export async function readLines(
   if (rest !== "") onLine(rest);
 }
 
-/** Groups accepted datums by timestamp: timestamp → metric → value. */
+/**
+ * Groups accepted datums by timestamp: timestamp → metric → value. A datum
+ * with dimensions besides `CLUSTER_ID` is keyed `name{value,...}`, e.g.
+ * `subnetAvailableIPAddresses{subnet-1}`.
+ */
 export function byTimestamp(
-  datums: readonly { MetricName: string; Value: number; Timestamp: number }[],
+  datums: readonly {
+    MetricName: string;
+    Value: number;
+    Timestamp: number;
+    Dimensions?: readonly { Name: string; Value: string }[];
+  }[],
 ): Map<number, Map<string, number>> {
   const out = new Map<number, Map<string, number>>();
   for (const d of datums) {
     const m = out.get(d.Timestamp) ?? new Map<string, number>();
-    if (m.has(d.MetricName)) throw new Error(`${d.MetricName} at ${d.Timestamp} received twice`);
-    m.set(d.MetricName, d.Value);
+    const extra = (d.Dimensions ?? []).filter((x) => x.Name !== "CLUSTER_ID").map((x) => x.Value);
+    const key = extra.length === 0 ? d.MetricName : `${d.MetricName}{${extra.join(",")}}`;
+    if (m.has(key)) throw new Error(`${key} at ${d.Timestamp} received twice`);
+    m.set(key, d.Value);
     out.set(d.Timestamp, m);
   }
   return out;
+}
+
+/**
+ * A connection through the kubeconfig file at `path`.
+ *
+ * @param path the kubeconfig
+ * @returns the connection (close it)
+ */
+export function connectTo(path: string): Promise<KubeConnection> {
+  return connect({
+    kubeconfig: [path],
+    context: undefined,
+    inCluster: false,
+    homeConfig: undefined,
+  });
 }
 
 /** A test body that gets a started {@linkcode World} and always closes it. */

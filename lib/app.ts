@@ -371,11 +371,20 @@ async function runDashboard(config: Config, rt: Runtime): Promise<number> {
     });
   }
   const identity = await resolve(config, rt, context);
-  const target = { region: identity.region?.value ?? "", clusterId: identity.clusterId.value };
+  const target = {
+    region: identity.region?.value ?? "",
+    clusterId: identity.clusterId.value,
+    subnets: config.subnets,
+  };
   const name = config.dashboardName ?? defaultDashboardName(target.clusterId);
   const body = dashboardBody(target, name);
   const alarms = config.alarms
-    ? alarmInputs(target, config.ipUtilizationThreshold, config.alarmTopicArn)
+    ? alarmInputs(
+      target,
+      config.ipUtilizationThreshold,
+      config.alarmTopicArn,
+      config.subnetThreshold,
+    )
     : [];
   if (config.dryRun) {
     rt.writeStdout(JSON.stringify({ DashboardName: name, DashboardBody: body }));

@@ -8,6 +8,7 @@
  */
 
 import { DIMENSION, NAMESPACE } from "./publish.ts";
+import { HEADROOM_METRICS, SUBNET_DIMENSION, SUBNET_METRICS } from "./catalog.ts";
 
 /** What the definitions depend on. */
 export interface DashboardTarget {
@@ -15,6 +16,8 @@ export interface DashboardTarget {
   readonly region: string;
   /** The `CLUSTER_ID` dimension value. */
   readonly clusterId: string;
+  /** With `--subnets`: the per-subnet widget (and alarm). @default false */
+  readonly subnets?: boolean;
 }
 
 /** The default dashboard name. */
@@ -85,7 +88,9 @@ export function dashboardBody(t: DashboardTarget, name: string): { widgets: Widg
         properties: {
           markdown: `## EKS CNI metrics: ${t.clusterId}\n` +
             `Managed by cni-metrics-helper; edits here are overwritten. Regenerate with ` +
-            `\`cni-metrics-helper dashboard --cluster-id ${t.clusterId} --region ${t.region} --name ${name}\`.`,
+            `\`cni-metrics-helper dashboard --cluster-id ${t.clusterId} --region ${t.region} --name ${name}${
+              t.subnets ? " --subnets" : ""
+            }\`.`,
         },
       },
       {
@@ -178,6 +183,49 @@ export function dashboardBody(t: DashboardTarget, name: string): { widgets: Widg
         18,
         12,
       ),
+      series(
+        "Node IP headroom: fewest free IPs on a node (ip_max - assigned)",
+        [metric(t, HEADROOM_METRICS.min, { label: "least free IPs on a node" })],
+        "Minimum",
+        24,
+        0,
+        { yAxis: { left: { min: 0 } } },
+      ),
+      series(
+        "Nodes near their IP limit",
+        [metric(t, HEADROOM_METRICS.near, { label: "nodes under the headroom threshold" })],
+        "Maximum",
+        24,
+        12,
+        { yAxis: { left: { min: 0 } } },
+      ),
+      ...(t.subnets
+        ? [
+          series(
+            "Subnets: free IPs",
+            [
+              [{
+                expression:
+                  `SEARCH('{${NAMESPACE},${DIMENSION},${SUBNET_DIMENSION}} MetricName="${SUBNET_METRICS.available}" ${DIMENSION}="${t.clusterId}"', 'Minimum', ${PERIOD})`,
+                id: "e1",
+                label: "",
+              }],
+            ],
+            "Minimum",
+            30,
+            0,
+            { yAxis: { left: { min: 0 } } },
+          ),
+          series(
+            "Subnets: the fewest free IPs",
+            [metric(t, SUBNET_METRICS.min, { label: "fewest free IPs in a subnet" })],
+            "Minimum",
+            30,
+            12,
+            { yAxis: { left: { min: 0 } } },
+          ),
+        ]
+        : []),
     ],
   };
 }
@@ -186,18 +234,21 @@ export function dashboardBody(t: DashboardTarget, name: string): { widgets: Widg
 export type AlarmInput = Record<string, unknown> & { AlarmName: string };
 
 /**
- * The alarms: IP utilisation above the threshold for 3 periods, and any pod
- * IP assignment that failed for lack of an IP.
+ * The alarms: IP utilisation above the threshold for 3 periods; any pod IP
+ * assignment that failed for lack of an IP; a node near its IP limit for 3
+ * periods; with `--subnets`, a subnet under its threshold of free IPs.
  *
  * @param t region and cluster id
  * @param thresholdPercent IP utilisation threshold
  * @param topicArn SNS topic for alarm and OK actions, if any
+ * @param subnetThreshold with `t.subnets`: free IPs below which a subnet is low @default 50
  * @returns the alarm inputs
  */
 export function alarmInputs(
   t: DashboardTarget,
   thresholdPercent: number,
   topicArn: string | undefined,
+  subnetThreshold = 50,
 ): AlarmInput[] {
   const actions = topicArn === undefined ? {} : { AlarmActions: [topicArn], OKActions: [topicArn] };
   const dims = [{ Name: DIMENSION, Value: t.clusterId }];
@@ -252,5 +303,46 @@ export function alarmInputs(
       TreatMissingData: "notBreaching",
       ...actions,
     },
+    {
+      AlarmName: `EKS-CNI-${t.clusterId}-node-headroom`,
+      AlarmDescription:
+        `At least one node of cluster ${t.clusterId} has fewer free pod IPs than the helper's ` +
+        `--headroom-threshold for 3 minutes: its new pods may fail to get an IP. Raise the ` +
+        `node's max pods headroom (a larger instance type, prefix delegation) or spread pods. ` +
+        `Managed by cni-metrics-helper.`,
+      ActionsEnabled: true,
+      Namespace: NAMESPACE,
+      MetricName: HEADROOM_METRICS.near,
+      Dimensions: dims,
+      Statistic: "Maximum",
+      Period: PERIOD,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      ComparisonOperator: "GreaterThanThreshold",
+      Threshold: 0,
+      TreatMissingData: "missing",
+      ...actions,
+    },
+    ...(t.subnets
+      ? [{
+        AlarmName: `EKS-CNI-${t.clusterId}-subnet-low`,
+        AlarmDescription:
+          `A subnet used by cluster ${t.clusterId} has fewer than ${subnetThreshold} free IPs: ` +
+          `ENIs and pod IPs cannot be allocated there. Add subnets (custom networking) or free ` +
+          `addresses. Managed by cni-metrics-helper.`,
+        ActionsEnabled: true,
+        Namespace: NAMESPACE,
+        MetricName: SUBNET_METRICS.min,
+        Dimensions: dims,
+        Statistic: "Minimum",
+        Period: PERIOD,
+        EvaluationPeriods: 3,
+        DatapointsToAlarm: 3,
+        ComparisonOperator: "LessThanThreshold",
+        Threshold: subnetThreshold,
+        TreatMissingData: "missing",
+        ...actions,
+      }]
+      : []),
   ];
 }

@@ -7,7 +7,7 @@ import { assert, assertEquals } from "./support/assert.ts";
 import { withWorld } from "./support/harness.ts";
 import { assertGolden } from "./support/golden.ts";
 import { alarmInputs, dashboardBody, defaultDashboardName } from "../lib/dashboard.ts";
-import { METRICS } from "../lib/catalog.ts";
+import { HEADROOM_METRICS, METRICS, SUBNET_METRICS } from "../lib/catalog.ts";
 
 const opts = {};
 const target = { region: "eu-west-1", clusterId: "prod" };
@@ -22,7 +22,12 @@ Deno.test("dashboard body (golden JSON)", () => {
   const body = dashboardBody(target, "EKS-CNI-metrics-prod");
   assertGoldenJson(body, "dashboard-prod.json");
   // every metric a widget names is one the helper publishes, with our namespace and dimension
-  const names = new Set(METRICS.map((m) => m.cwName));
+  const names = new Set([
+    ...METRICS.map((m) => m.cwName),
+    HEADROOM_METRICS.min,
+    HEADROOM_METRICS.near,
+    SUBNET_METRICS.min,
+  ]);
   for (const w of body.widgets) {
     for (const row of (w.properties["metrics"] as unknown[][] | undefined) ?? []) {
       if (typeof row[0] !== "string") continue;
@@ -32,6 +37,20 @@ Deno.test("dashboard body (golden JSON)", () => {
   }
   assertEquals(body.widgets[0]?.type, "text");
   assert(String(body.widgets[0]?.properties["markdown"]).includes("cni-metrics-helper dashboard"));
+  // the headroom row; with --subnets, the subnets row (a SEARCH over every SubnetId)
+  const titles = (b: typeof body) => b.widgets.map((w) => w.properties["title"]).slice(-4);
+  assertEquals(titles(body), [
+    "AWS API latency (worst p99, ms)",
+    "ENIs: attached and max",
+    "Node IP headroom: fewest free IPs on a node (ip_max - assigned)",
+    "Nodes near their IP limit",
+  ]);
+  const withSubnets = dashboardBody({ ...target, subnets: true }, "EKS-CNI-metrics-prod");
+  assertGoldenJson(withSubnets.widgets.slice(-2), "dashboard-prod-subnets.json");
+  assertEquals(titles(withSubnets).slice(-2), [
+    "Subnets: free IPs",
+    "Subnets: the fewest free IPs",
+  ]);
 });
 
 Deno.test("alarm definitions (golden JSON), with and without an SNS topic", () => {
@@ -40,7 +59,24 @@ Deno.test("alarm definitions (golden JSON), with and without an SNS topic", () =
   assertEquals(quiet.map((a) => a.AlarmName), [
     "EKS-CNI-prod-ip-utilization",
     "EKS-CNI-prod-no-available-ip",
+    "EKS-CNI-prod-node-headroom",
   ]);
+  const headroom = quiet[2] as Record<string, unknown>;
+  assertEquals(
+    [
+      headroom["MetricName"],
+      headroom["ComparisonOperator"],
+      headroom["Threshold"],
+      headroom["EvaluationPeriods"],
+    ],
+    ["nodesNearIPLimit", "GreaterThanThreshold", 0, 3],
+  );
+  const subnets = alarmInputs({ ...target, subnets: true }, 90, TOPIC, 20);
+  assertGoldenJson(subnets[3], "alarm-prod-subnet-low.json");
+  assertEquals(
+    [subnets[3]?.["MetricName"], subnets[3]?.["ComparisonOperator"], subnets[3]?.["Threshold"]],
+    ["minSubnetAvailableIPAddresses", "LessThanThreshold", 20],
+  );
   assert(quiet.every((a) => a["AlarmActions"] === undefined));
   assertEquals(quiet[0]?.["Threshold"], 75);
   assertEquals(quiet[0]?.["EvaluationPeriods"], 3);
@@ -68,6 +104,7 @@ Deno.test(
     assertEquals(code, 0, w.logs.join("\n"));
     assertEquals(w.cw.requests.map((r) => r.operation), [
       "PutDashboard",
+      "PutMetricAlarm",
       "PutMetricAlarm",
       "PutMetricAlarm",
     ]);
@@ -99,7 +136,7 @@ Deno.test(
     const code = await w.run(["dashboard", "--dry-run", "--alarms", "--name", "mine"]);
     assertEquals(code, 0);
     assertEquals(w.cw.requests.length, 0);
-    assertEquals(w.stdout.length, 3);
+    assertEquals(w.stdout.length, 4);
     assertEquals(JSON.parse(w.stdout[0] as string).DashboardName, "mine");
     assertEquals(JSON.parse(w.stdout[1] as string).AlarmName, "EKS-CNI-test-ip-utilization");
   }),

@@ -700,7 +700,17 @@ Deno.test(
 
 Deno.test("dashboard --alarms: read back with GetDashboard and DescribeAlarms", opts, async () => {
   const run = await runHelper(
-    ["dashboard", "--alarms", "--region", REGION, "--cluster-id", "e2e-cluster"],
+    [
+      "dashboard",
+      "--alarms",
+      "--subnets",
+      "--subnet-threshold",
+      "25",
+      "--region",
+      REGION,
+      "--cluster-id",
+      "e2e-cluster",
+    ],
     { AWS_EC2_METADATA_DISABLED: "true" },
   );
   assertEquals(run.code, 0, run.stderr.join("\n"));
@@ -709,14 +719,32 @@ Deno.test("dashboard --alarms: read back with GetDashboard and DescribeAlarms", 
   );
   assertEquals(
     JSON.parse(dash.DashboardBody ?? "{}"),
-    dashboardBody({ region: REGION, clusterId: "e2e-cluster" }, "EKS-CNI-metrics-e2e-cluster"),
+    dashboardBody(
+      { region: REGION, clusterId: "e2e-cluster", subnets: true },
+      "EKS-CNI-metrics-e2e-cluster",
+    ),
   );
   const alarms = await cw.send(
     new DescribeAlarmsCommand({ AlarmNamePrefix: "EKS-CNI-e2e-cluster-" }),
   );
   assertEquals(
     (alarms.MetricAlarms ?? []).map((a) => a.AlarmName).sort(),
-    ["EKS-CNI-e2e-cluster-ip-utilization", "EKS-CNI-e2e-cluster-no-available-ip"],
+    [
+      "EKS-CNI-e2e-cluster-ip-utilization",
+      "EKS-CNI-e2e-cluster-no-available-ip",
+      "EKS-CNI-e2e-cluster-node-headroom",
+      "EKS-CNI-e2e-cluster-subnet-low",
+    ],
+  );
+  const low = alarms.MetricAlarms?.find((a) => a.AlarmName?.endsWith("subnet-low"));
+  assertEquals(
+    [low?.MetricName, low?.ComparisonOperator, low?.Threshold],
+    ["minSubnetAvailableIPAddresses", "LessThanThreshold", 25],
+  );
+  const room = alarms.MetricAlarms?.find((a) => a.AlarmName?.endsWith("node-headroom"));
+  assertEquals(
+    [room?.MetricName, room?.ComparisonOperator, room?.Threshold, room?.EvaluationPeriods],
+    ["nodesNearIPLimit", "GreaterThanThreshold", 0, 3],
   );
   const util = alarms.MetricAlarms?.find((a) => a.AlarmName?.endsWith("ip-utilization"));
   assertEquals(util?.Threshold, 90);

@@ -61,10 +61,12 @@ Deno.test("every variable deploy.yaml sets is one the program reads, with a vali
   assertEquals(Object.keys(env).sort(), [
     "AWS_CLUSTER_ID",
     "AWS_VPC_K8S_CNI_LOGLEVEL",
+    "HEADROOM_THRESHOLD",
     "METRIC_UPDATE_INTERVAL",
     "SCRAPE_VIA",
     "USE_CLOUDWATCH",
     "USE_PROMETHEUS",
+    "USE_SUBNET_METRICS",
   ]);
   const r = parseConfig([], env);
   assert(r.kind === "run");
@@ -169,4 +171,24 @@ Deno.test("the Dockerfile: multi-stage, frozen lock, compile per arch, distroles
     !/^\s*(RUN|SHELL)\b/m.test(d.slice(d.lastIndexOf("FROM "))),
     "no shell in the final stage",
   );
+});
+
+Deno.test("deploy/subnets-rbac.yaml: list nodes and eniconfigs, bound to deploy.yaml's account", () => {
+  const extra: Obj[] = loadAll(read("deploy/subnets-rbac.yaml")).filter((d: Obj) => d !== null);
+  assertEquals(extra.map((d) => d.kind), ["ClusterRole", "ClusterRoleBinding"]);
+  assertEquals(extra[0].rules, [
+    { apiGroups: [""], resources: ["nodes"], verbs: ["list"] },
+    { apiGroups: ["crd.k8s.amazonaws.com"], resources: ["eniconfigs"], verbs: ["list"] },
+  ]);
+  assertEquals(extra[1].roleRef.name, extra[0].metadata.name);
+  assertEquals(extra[1].subjects, [{
+    kind: "ServiceAccount",
+    name: byKind("ServiceAccount").metadata.name,
+    namespace: "kube-system",
+  }]);
+  // deploy.yaml itself grants nothing on nodes: --subnets is opt-in
+  const rules: Obj[] = byKind("ClusterRole").rules;
+  assert(rules.every((r) => !r.resources.includes("nodes")), JSON.stringify(rules));
+  const env = Object.fromEntries(container.env.map((e: Obj) => [e.name, e.value]));
+  assertEquals([env["USE_SUBNET_METRICS"], env["HEADROOM_THRESHOLD"]], ["false", "10"]);
 });

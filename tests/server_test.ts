@@ -5,6 +5,7 @@
  */
 
 import { assert, assertEquals } from "./support/assert.ts";
+import { HAVE_PROMTOOL, promtool, PROMTOOL_NOTE } from "./support/promtool.ts";
 import { World } from "./support/harness.ts";
 import { awsNodeText, freshNode } from "../tools/sim.ts";
 import { makeHandler } from "../lib/server.ts";
@@ -201,45 +202,8 @@ Deno.test("the cycle histogram is cumulative and counts every cycle", () => {
   assert(body.includes("cni_metrics_helper_cycle_duration_seconds_sum 1.8\n"));
 });
 
-/** Whether promtool can run here; CI (`CI=true`) always has it and never ignores its tests. */
-function promtoolInstalled(): boolean {
-  try {
-    return new Deno.Command("promtool", { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-const HAVE_PROMTOOL = promtoolInstalled() || Deno.env.get("CI") === "true";
-const PROMTOOL_NOTE = HAVE_PROMTOOL
-  ? ""
-  : " (ignored: promtool is not installed; apt-get install prometheus, as .ci/run does)";
 /** The /metrics body the real-endpoint test read, for the promtool test after it. */
 let endpointBody: string | undefined;
-
-async function promtool(body: string): Promise<{ code: number; out: string }> {
-  let cmd;
-  try {
-    cmd = new Deno.Command("promtool", {
-      args: ["check", "metrics"],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-  } catch (e) {
-    throw new Error(
-      `promtool not found (${e}): install Debian's prometheus package (.ci/run does)`,
-    );
-  }
-  const w = cmd.stdin.getWriter();
-  await w.write(new TextEncoder().encode(body));
-  await w.close();
-  const o = await cmd.output();
-  return {
-    code: o.code,
-    out: new TextDecoder().decode(o.stdout) + new TextDecoder().decode(o.stderr),
-  };
-}
 
 Deno.test(
   "the real endpoint over HTTP between real cycles: figures, own metrics, /readyz follows the API server",
@@ -317,7 +281,7 @@ Deno.test({
   ignore: !HAVE_PROMTOOL,
   fn: async () => {
     assert(endpointBody !== undefined, "the real-endpoint test above did not run");
-    const lint = await promtool(endpointBody);
+    const lint = await promtool(["check", "metrics"], endpointBody);
     assertEquals(lint.code, 0, lint.out);
   },
 });

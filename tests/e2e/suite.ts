@@ -16,8 +16,12 @@ import {
   GetMetricStatisticsCommand,
 } from "@aws-sdk/client-cloudwatch";
 import {
+  CreateNetworkInterfaceCommand,
+  CreateSubnetCommand,
   CreateTagsCommand,
+  CreateVpcCommand,
   DescribeImagesCommand,
+  DescribeSubnetsCommand,
   EC2Client,
   RunInstancesCommand,
 } from "@aws-sdk/client-ec2";
@@ -215,12 +219,12 @@ async function readBack(
       StartTime: new Date(Math.floor(run.startMs / 1000) * 1000 - 2000),
       EndTime: new Date(run.endMs + 2000),
       ScanBy: "TimestampAscending",
-      MetricDataQueries: METRICS.map((m, i) => ({
+      MetricDataQueries: PUBLISHED.map((name, i) => ({
         Id: `m${i}`,
         MetricStat: {
           Metric: {
             Namespace: "Kubernetes",
-            MetricName: m.cwName,
+            MetricName: name,
             Dimensions: [{ Name: "CLUSTER_ID", Value: clusterId }],
           },
           Period: 1,
@@ -231,12 +235,17 @@ async function readBack(
   );
   const res = new Map<string, { t: number[]; v: number[] }>();
   for (const r of out.MetricDataResults ?? []) {
-    const m = METRICS[Number((r.Id ?? "m0").slice(1))];
-    if (m === undefined) continue;
-    res.set(m.cwName, { t: (r.Timestamps ?? []).map((d) => d.getTime()), v: r.Values ?? [] });
+    const name = PUBLISHED[Number((r.Id ?? "m0").slice(1))];
+    if (name === undefined) continue;
+    res.set(name, { t: (r.Timestamps ?? []).map((d) => d.getTime()), v: r.Values ?? [] });
   }
   return res;
 }
+
+/** Every metric a cycle publishes with the CLUSTER_ID dimension alone: the 21 and the headroom pair. */
+const PUBLISHED = [...METRICS.map((m) => m.cwName), "minNodeIPHeadroom", "nodesNearIPLimit"];
+/** The helper's default --headroom-threshold. */
+const HEADROOM_THRESHOLD = 10;
 
 const GAUGE: Record<string, (f: NodeFigures) => number> = {
   assignIPAddresses: (f) => f.assigned,
@@ -274,7 +283,8 @@ function expected(
   served: SimNode[],
   assign?: (at: number) => number,
 ): Map<string, number[]> {
-  const out = new Map<string, number[]>(METRICS.map((m) => [m.cwName, cycleStarts.map(() => 0)]));
+  const out = new Map<string, number[]>(PUBLISHED.map((name) => [name, cycleStarts.map(() => 0)]));
+  const least = cycleStarts.map(() => Infinity);
   const cycleOf = assign ?? ((at: number) => {
     let k = -1;
     cycleStarts.forEach((t, i) => {
@@ -297,6 +307,10 @@ function expected(
       for (const [name, f] of Object.entries(GAUGE)) add(name, f(s.figures));
       const arr = out.get("awsAPILatency") as number[];
       arr[k] = Math.max(arr[k] ?? 0, s.figures.latencyP99);
+      // a node's headroom: ip_max - assigned
+      const room = s.figures.maxIPs - s.figures.assigned;
+      least[k] = Math.min(least[k] ?? Infinity, room);
+      if (room < HEADROOM_THRESHOLD) add("nodesNearIPLimit", 1);
       if (prev !== undefined) {
         const restarted = prev.startTime !== s.figures.startTime;
         for (const [name, f] of Object.entries(COUNTER)) {
@@ -308,6 +322,7 @@ function expected(
       prev = s.figures;
     }
   }
+  out.set("minNodeIPHeadroom", least.map((x) => (x === Infinity ? 0 : x)));
   return out;
 }
 
@@ -335,9 +350,7 @@ function cycleByLog(run: HelperRun): (at: number) => number {
 }
 
 function compare(got: Map<string, { t: number[]; v: number[] }>, want: Map<string, number[]>) {
-  for (const m of METRICS) {
-    assertEquals(got.get(m.cwName)?.v, want.get(m.cwName), `${m.cwName}`);
-  }
+  for (const name of PUBLISHED) assertEquals(got.get(name)?.v, want.get(name), name);
 }
 
 Deno.test(
@@ -695,6 +708,178 @@ Deno.test(
       await deletePod(cluster.kube, x.name).catch(() => {});
     }
     nodes.length = 0;
+  },
+);
+
+Deno.test(
+  "--subnets: moto's subnets of the real Nodes' instances, published as moto counts them, and again after a new ENI; RBAC denied warns and goes on",
+  opts,
+  async () => {
+    const kube = cluster.kube;
+    const ec2 = new EC2Client({ region: REGION, endpoint: MOTO_URL, credentials: AWS_CREDS });
+    try {
+      // a VPC with two subnets; three instances, one with a second ENI in the other subnet
+      const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: "10.50.0.0/16" }));
+      const subnet = async (cidr: string, az: string) =>
+        (await ec2.send(
+          new CreateSubnetCommand({
+            VpcId: vpc.Vpc?.VpcId,
+            CidrBlock: cidr,
+            AvailabilityZone: `${REGION}${az}`,
+          }),
+        )).Subnet?.SubnetId as string;
+      const subnetA = await subnet("10.50.1.0/24", "a");
+      const subnetB = await subnet("10.50.2.0/25", "b");
+      const images = await ec2.send(new DescribeImagesCommand({}));
+      const ami = images.Images?.[0]?.ImageId ?? "ami-12c6146b";
+      const run = async (sn: string) =>
+        (await ec2.send(
+          new RunInstancesCommand({
+            ImageId: ami,
+            MinCount: 1,
+            MaxCount: 1,
+            InstanceType: "m5.large",
+            SubnetId: sn,
+          }),
+        )).Instances?.[0]?.InstanceId as string;
+      const ids = [await run(subnetA), await run(subnetA), await run(subnetB)];
+      // the real API server's Nodes carry those instances as their providerIDs
+      for (const [i, id] of ids.entries()) {
+        await kube.json("POST", "/api/v1/nodes", {
+          apiVersion: "v1",
+          kind: "Node",
+          metadata: { name: `ip-10-50-${i}-1.ec2.internal` },
+          spec: { providerID: `aws:///${REGION}${i < 2 ? "a" : "b"}/${id}` },
+        });
+      }
+      const counts = async () => {
+        const out = await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnetA, subnetB] }));
+        return new Map((out.Subnets ?? []).map((x) => [x.SubnetId, x.AvailableIpAddressCount]));
+      };
+      const before = await counts();
+      // deploy/subnets-rbac.yaml, for real, on deploy.yaml's account
+      const extra = loadAll(
+        Deno.readTextFileSync(new URL("../../deploy/subnets-rbac.yaml", import.meta.url)),
+      ) as { kind: string }[];
+      for (const d of extra.filter((x) => x)) {
+        await kube.json(
+          "POST",
+          `/apis/rbac.authorization.k8s.io/v1/${
+            d.kind === "ClusterRole" ? "clusterroles" : "clusterrolebindings"
+          }`,
+          d,
+        );
+      }
+      await addNode("aws-node-sn1", grow(1));
+      await addNode("aws-node-sn2", grow(2));
+      let after: Map<string | undefined, number | undefined> | undefined;
+      const helper = await runHelper(
+        [
+          "--subnets",
+          "--subnet-refresh",
+          "10",
+          "--interval",
+          "2",
+          "--region",
+          REGION,
+          "--cluster-id",
+          "e2e-subnets",
+        ],
+        { AWS_EC2_METADATA_DISABLED: "true" },
+        9,
+        async (n) => {
+          if (n !== 2) return;
+          // a new ENI takes an address in subnet A; the next refresh (10 s) must see it
+          await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnetA }));
+          after = await counts();
+        },
+      );
+      assertEquals(helper.code, 0, helper.stderr.join("\n"));
+      assert(after !== undefined);
+      assertEquals((after.get(subnetA) ?? 0) + 1, before.get(subnetA));
+      assert(
+        helper.stderr.every((l) => !l.includes('"level":"warning"')),
+        helper.stderr.join("\n"),
+      );
+      // what moto holds, per subnet, cycle by cycle
+      const perSubnet = async (name: string, dims: { Name: string; Value: string }[]) => {
+        const out = await cw.send(
+          new GetMetricDataCommand({
+            StartTime: new Date(Math.floor(helper.startMs / 1000) * 1000 - 2000),
+            EndTime: new Date(helper.endMs + 2000),
+            ScanBy: "TimestampAscending",
+            MetricDataQueries: [{
+              Id: "m",
+              MetricStat: {
+                Metric: { Namespace: "Kubernetes", MetricName: name, Dimensions: dims },
+                Period: 1,
+                Stat: "Sum",
+              },
+            }],
+          }),
+        );
+        return out.MetricDataResults?.[0]?.Values ?? [];
+      };
+      const cluster_ = { Name: "CLUSTER_ID", Value: "e2e-subnets" };
+      const a = await perSubnet("subnetAvailableIPAddresses", [cluster_, {
+        Name: "SubnetId",
+        Value: subnetA,
+      }]);
+      const b = await perSubnet("subnetAvailableIPAddresses", [cluster_, {
+        Name: "SubnetId",
+        Value: subnetB,
+      }]);
+      const least = await perSubnet("minSubnetAvailableIPAddresses", [cluster_]);
+      assertEquals(a.length, 9, `subnet A: ${a}`);
+      // the first reads see moto's first count, the later ones the count after the new ENI
+      const i = a.indexOf(after.get(subnetA) as number);
+      assert(i > 0, `subnet A never showed ${after.get(subnetA)}: ${a}`);
+      assertEquals(a, [
+        ...Array(i).fill(before.get(subnetA)),
+        ...Array(a.length - i).fill(after.get(subnetA)),
+      ]);
+      assertEquals(b, Array(9).fill(before.get(subnetB)));
+      assertEquals(least, a.map((x) => Math.min(x, before.get(subnetB) as number)));
+      assert(
+        helper.stderr.some((l) =>
+          l.includes(
+            `"msg":"subnets read: 2 in use (2 from 3 nodes' network interfaces, 0 from ENIConfigs)`,
+          )
+        ),
+        helper.stderr.join("\n"),
+      );
+      // an account without deploy/subnets-rbac.yaml: one warning naming list nodes, data still out
+      await serviceAccount(kube, "e2e-no-nodes", [
+        { apiGroups: [""], resources: ["pods"], verbs: ["list", "watch"] },
+        { apiGroups: [""], resources: ["pods/proxy"], verbs: ["get"] },
+      ]);
+      const denied = await runHelper(
+        ["--once", "--interval", "1", "--subnets", "--region", REGION, "--cluster-id", "e2e-nn"],
+        {
+          KUBECONFIG_AUTH: await mintToken(kube, "e2e-no-nodes"),
+          AWS_EC2_METADATA_DISABLED: "true",
+        },
+      );
+      assertEquals(denied.code, 0, denied.stderr.join("\n"));
+      const warnings = denied.stderr.filter((l) => l.includes('"level":"warning"'));
+      assert(
+        warnings.some((l) =>
+          l.includes("subnets: listing nodes (RBAC list nodes) was denied") &&
+          l.includes('cannot list resource \\"nodes\\"') &&
+          l.includes("apply deploy/subnets-rbac.yaml")
+        ),
+        warnings.join("\n"),
+      );
+      // besides it, at most the ENIConfigs' listing, denied too (RBAC is checked first)
+      assert(
+        warnings.length <= 2 && warnings.every((l) => /listing (nodes|eniconfigs)/.test(l)),
+        warnings.join("\n"),
+      );
+      const got = await readBack("e2e-nn", denied);
+      assertEquals(got.get("assignIPAddresses")?.v.length, 1);
+    } finally {
+      ec2.destroy();
+    }
   },
 );
 

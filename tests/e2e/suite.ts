@@ -839,6 +839,12 @@ Deno.test(
         ...Array(a.length - i).fill(after.get(subnetA)),
       ]);
       assertEquals(b, Array(9).fill(before.get(subnetB)));
+      console.log(
+        `moto holds, cycle 1 → 9: subnetAvailableIPAddresses ${subnetA}: ${a.join(" ")}; ` +
+          `${subnetB}: ${b.join(" ")}; minSubnetAvailableIPAddresses: ${
+            (await perSubnet("minSubnetAvailableIPAddresses", [cluster_])).join(" ")
+          }`,
+      );
       assertEquals(least, a.map((x) => Math.min(x, before.get(subnetB) as number)));
       assert(
         helper.stderr.some((l) =>

@@ -29,6 +29,42 @@ export function readFailure(e: unknown, signal: AbortSignal): string {
 }
 
 /**
+ * Sends one request with the connection's credentials, whatever the answer.
+ *
+ * @param conn the connection
+ * @param method `GET`, `POST`, `PUT`
+ * @param url the full URL
+ * @param signal aborts the request
+ * @param what what is asked, for messages
+ * @param body a JSON body
+ * @returns the response, any status
+ * @throws {KubeError} on a network failure (no answer)
+ */
+export async function kubeRequest(
+  conn: KubeConnection,
+  method: string,
+  url: string,
+  signal: AbortSignal,
+  what: string,
+  body?: unknown,
+): Promise<Response> {
+  try {
+    const auth = await conn.authHeaders(signal);
+    const headers: Record<string, string> = { ...auth, Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    return await fetch(url, {
+      method,
+      headers,
+      client: conn.http,
+      signal,
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+  } catch (e) {
+    throw new KubeError(`${what}: ${readFailure(e, signal)}`);
+  }
+}
+
+/**
  * GETs `url` with the connection's credentials.
  *
  * @param conn the connection
@@ -44,14 +80,7 @@ export async function kubeGet(
   signal: AbortSignal,
   what: string,
 ): Promise<Response> {
-  let res: Response;
-  try {
-    const auth = await conn.authHeaders(signal);
-    const headers = { ...auth, Accept: "application/json" };
-    res = await fetch(url, { headers, client: conn.http, signal });
-  } catch (e) {
-    throw new KubeError(`${what}: ${readFailure(e, signal)}`);
-  }
+  const res = await kubeRequest(conn, "GET", url, signal, what);
   if (res.status === 200) return res;
   const text = await res.text().catch(() => "");
   throw new KubeError(`${what}: ${apiStatusText(res.status, text)}`, res.status);

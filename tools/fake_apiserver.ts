@@ -80,6 +80,13 @@ export class FakeApiServer {
   eniConfigs: Map<string, string> | undefined = undefined;
   /** Collections that answer 403 as RBAC would (`nodes`, `eniconfigs`). */
   readonly forbidden = new Set<string>();
+  /** Leases by `namespace/name`, with a resourceVersion each write bumps. */
+  readonly leases = new Map<string, { rv: number; spec: Record<string, unknown> }>();
+  /** Lease requests answer 503 (an API server outage, for leases only). */
+  leasesDown = false;
+  /** Lease requests seen (`GET ns/name`, `PUT ns/name`, `POST ns`). */
+  readonly leaseRequests: string[] = [];
+  #leaseRv = 100;
   #server: Deno.HttpServer<Deno.NetAddr>;
   #hung = new Set<() => void>();
   #hangWaiters: { n: number; resolve: () => void }[] = [];
@@ -352,6 +359,9 @@ export class FakeApiServer {
       }
       return this.#list(list[1] as string, url);
     }
+    const lease = /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([^/]+)\/leases(?:\/([^/]+))?$/
+      .exec(url.pathname);
+    if (lease) return await this.#lease(req, lease[1] as string, lease[2]);
     if (url.pathname === "/api/v1/nodes" && req.method === "GET") {
       if (this.forbidden.has("nodes")) return forbidden("list", "nodes", "");
       return paged(
@@ -390,6 +400,54 @@ export class FakeApiServer {
       return await this.#proxy(proxy[1] as string, proxy[2] as string, req);
     }
     return status(404, "NotFound", `the server could not find the requested resource`);
+  }
+
+  async #lease(req: Request, ns: string, name: string | undefined): Promise<Response> {
+    this.leaseRequests.push(`${req.method} ${ns}${name ? `/${name}` : ""}`);
+    if (this.leasesDown) return status(503, "ServiceUnavailable", "the lease store is down (test)");
+    const object = (key: string) => {
+      const l = this.leases.get(key) as { rv: number; spec: Record<string, unknown> };
+      const [lns, lname] = key.split("/");
+      return {
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        metadata: { name: lname, namespace: lns, resourceVersion: String(l.rv) },
+        spec: l.spec,
+      };
+    };
+    if (req.method === "GET" && name !== undefined) {
+      const key = `${ns}/${name}`;
+      if (!this.leases.has(key)) return status(404, "NotFound", `leases "${name}" not found`);
+      return Response.json(object(key));
+    }
+    const body = await req.json() as {
+      metadata?: { name?: string; resourceVersion?: string };
+      spec?: Record<string, unknown>;
+    };
+    if (req.method === "POST" && name === undefined) {
+      const key = `${ns}/${body.metadata?.name}`;
+      if (this.leases.has(key)) {
+        return status(409, "AlreadyExists", `leases "${body.metadata?.name}" already exists`);
+      }
+      this.leases.set(key, { rv: ++this.#leaseRv, spec: body.spec ?? {} });
+      return Response.json(object(key), { status: 201 });
+    }
+    if (req.method === "PUT" && name !== undefined) {
+      const key = `${ns}/${name}`;
+      const l = this.leases.get(key);
+      if (l === undefined) return status(404, "NotFound", `leases "${name}" not found`);
+      if (body.metadata?.resourceVersion !== String(l.rv)) {
+        return status(
+          409,
+          "Conflict",
+          `Operation cannot be fulfilled on leases.coordination.k8s.io "${name}": the object has ` +
+            `been modified; please apply your changes to the latest version and try again`,
+        );
+      }
+      this.leases.set(key, { rv: ++this.#leaseRv, spec: body.spec ?? {} });
+      return Response.json(object(key));
+    }
+    return status(405, "MethodNotAllowed", `${req.method} is not allowed here`);
   }
 
   #list(namespace: string, url: URL): Response {

@@ -23,6 +23,7 @@ export class FakeClock implements Clock {
   #seq = 0;
   #timers: Timer[] = [];
   #sleepWaiters: ((ms: number) => void)[] = [];
+  #countWaiters: { n: number; resolve: () => void }[] = [];
 
   /**
    * @param start the initial time, ms since the epoch @default 2026-11-28T12:00:00Z
@@ -46,6 +47,11 @@ export class FakeClock implements Clock {
       };
       signal.addEventListener("abort", done, { once: true });
       for (const w of this.#sleepWaiters.splice(0)) w(ms);
+      const n = this.sleepers;
+      for (const w of this.#countWaiters.filter((w) => n >= w.n)) {
+        this.#countWaiters.splice(this.#countWaiters.indexOf(w), 1);
+        w.resolve();
+      }
     });
   }
 
@@ -74,6 +80,17 @@ export class FakeClock implements Clock {
     const pending = this.#timers.find((t) => t.kind === "sleep");
     if (pending !== undefined) return Promise.resolve(pending.at - this.#now);
     return new Promise((resolve) => this.#sleepWaiters.push(resolve));
+  }
+
+  /**
+   * Resolves once at least `n` sleeps are pending: every loop under test is
+   * idle, waiting on this clock.
+   *
+   * @param n how many
+   */
+  sleepersAtLeast(n: number): Promise<void> {
+    if (this.sleepers >= n) return Promise.resolve();
+    return new Promise((resolve) => this.#countWaiters.push({ n, resolve }));
   }
 
   /**

@@ -26,7 +26,7 @@ async function main(): Promise<number> {
   let facts;
   try {
     parsed = parseConfig(Deno.args, env, terminal);
-    facts = runtimeFromEnv(env, existsSync);
+    facts = runtimeFromEnv(env, existsSync, readSync);
   } catch (e) {
     if (!(e instanceof UserError)) throw e;
     // in the format the run would have logged in: one JSON line for a log pipeline
@@ -57,6 +57,14 @@ async function main(): Promise<number> {
 function print(text: string): number {
   console.log(text);
   return 0;
+}
+
+function readSync(path: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 function existsSync(path: string): boolean {

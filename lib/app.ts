@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { Config } from "./config.ts";
+import { type Config, ConfigError } from "./config.ts";
 import {
   cloudWatchClient,
   type CloudWatchOptions,
@@ -33,7 +33,13 @@ import {
   resolveIdentity,
   type TagReader,
 } from "./identity.ts";
-import { connect, type KubeconfigSource, loadKubeconfig } from "./kubeconfig.ts";
+import {
+  connect,
+  type KubeconfigSource,
+  type KubeConnection,
+  loadKubeconfig,
+} from "./kubeconfig.ts";
+import { kubeLeaseStore, LeaderElector, type LeaderTiming } from "./leader.ts";
 import { logger } from "./logging.ts";
 import { PodWatcher } from "./pods.ts";
 import { flushSinks, runLoop, runOnce, type SchedulerDeps } from "./scheduler.ts";
@@ -63,6 +69,12 @@ export interface Runtime {
   readonly credentialEnv?: CredentialEnv;
   /** `AWS_EC2_METADATA_DISABLED` is true. */
   readonly imdsDisabled: boolean;
+  /** `POD_NAME` (downward API): the base of the leader-election identity. */
+  readonly podName?: string | undefined;
+  /** The pod's namespace, in a pod (the Lease's default namespace). */
+  readonly podNamespace?: string | undefined;
+  /** Lease timing override (tests). @default client-go's 15/10/2 s */
+  readonly leaderTiming?: LeaderTiming;
   /** Writes one line to stdout (dry-run requests). */
   readonly writeStdout: (line: string) => void;
   /** Aborts on SIGTERM/SIGINT. */
@@ -117,37 +129,19 @@ function kubeSource(config: Config, rt: Runtime): KubeconfigSource {
 
 async function runCollect(config: Config, rt: Runtime): Promise<number> {
   const conn = await connect(kubeSource(config, rt));
-  const scraper: Scraper = config.scrapeVia === "direct"
-    ? new DirectScraper({ metricsPort: config.metricsPort })
-    : new ProxyScraper(conn, { metricsPort: config.metricsPort });
-  const lister = new PodWatcher(
-    conn,
-    { namespace: config.namespace, selector: config.selector },
-    rt.clock,
-  );
   const stopServer = new AbortController();
   let server: Deno.HttpServer<Deno.NetAddr> | undefined;
-  let subnets: SubnetRefresher | undefined;
-  let subnetEc2: (SubnetEc2 & { close?(): void }) | undefined;
   try {
     const identity = await resolve(config, rt, conn.context);
     if ((config.cloudwatch && !config.dryRun) || config.subnets) await checkCredentials(config, rt);
-    if (config.subnets) {
-      const region = identity.region?.value as string;
-      subnetEc2 = rt.subnetEc2?.(region) ??
-        sdkSubnetEc2(region, config.profile === undefined ? {} : { profile: config.profile });
-      subnets = new SubnetRefresher(kubeSubnetSource(conn, rt.clock), subnetEc2, rt.clock, {
-        refreshSeconds: config.subnetRefreshSeconds,
-      });
-      // the first read before the first cycle, so it has the subnets' figures (30 s at most)
-      await subnets.start();
-    }
+    const elector = config.leaderElection ? electorFor(config, rt, conn) : undefined;
     const cloudwatch = cloudWatchSinkFor(config, rt, identity);
     const status = new StatusSink(
       rt.version,
       config.intervalSeconds,
       () => rt.clock.now(),
       cloudwatch?.stats,
+      elector,
     );
     status.identityResolved(identity.clusterId.value, identity.region?.value ?? "");
     const sinks: Sink[] = [status, new CycleLog()];
@@ -172,20 +166,6 @@ async function runCollect(config: Config, rt: Runtime): Promise<number> {
         address: `${server.addr.hostname}:${server.addr.port}`,
       });
     }
-    const collector = new Collector(
-      {
-        lister,
-        scraper,
-        clock: rt.clock,
-        ...(subnets !== undefined ? { subnets } : {}),
-      },
-      {
-        scrapeTimeoutSeconds: config.scrapeTimeoutSeconds,
-        scrapeConcurrency: config.scrapeConcurrency,
-        headroomThreshold: config.headroom ? config.headroomThreshold : undefined,
-      },
-    );
-    const deps: SchedulerDeps = { collect: (s) => collector.collect(s), sinks, clock: rt.clock };
     log().info(
       "collecting from {kube}: pods {selector} in {namespace}, every {interval} s, scraped {via}",
       {
@@ -198,16 +178,135 @@ async function runCollect(config: Config, rt: Runtime): Promise<number> {
         interval: config.intervalSeconds,
       },
     );
-    return config.once ? await once(config, rt, deps) : await loop(config, rt, deps, cloudwatch);
+    const region = identity.region?.value;
+    const term = (signal: AbortSignal) => startTerm(config, rt, conn, region, sinks, signal);
+    if (config.once) {
+      const t = await term(rt.shutdown);
+      try {
+        return await once(config, rt, t.deps);
+      } finally {
+        await t.close();
+      }
+    }
+    if (elector === undefined) {
+      const t = await term(rt.shutdown);
+      try {
+        await runLoop(t.deps, config.intervalSeconds, rt.shutdown);
+      } finally {
+        await t.close();
+      }
+      return await shutdown(rt, sinks, cloudwatch);
+    }
+    // only the leader lists, scrapes and publishes; each term starts from scratch
+    // (its first cycle is a baseline), and a lost term publishes nothing more
+    await elector.run(rt.shutdown, async (signal) => {
+      const t = await term(signal);
+      try {
+        await runLoop(t.deps, config.intervalSeconds, signal);
+      } finally {
+        await t.close();
+      }
+      if (!rt.shutdown.aborted) {
+        const dropped = cloudwatch?.discard() ?? 0;
+        if (dropped > 0) {
+          log().error(
+            "{dropped} datums of the lost term are not published (a new leader measures)",
+            {
+              dropped,
+            },
+          );
+        }
+      }
+    });
+    const code = await shutdown(rt, sinks, cloudwatch);
+    await elector.release(rt.clock.timeout(RELEASE_DEADLINE_MS));
+    return code;
   } finally {
-    await subnets?.close();
-    subnetEc2?.close?.();
-    await lister.close();
-    scraper.close?.();
     conn.close();
     stopServer.abort();
     await server?.finished;
   }
+}
+
+/** Milliseconds the lease release may take on shutdown, after the flush. */
+const RELEASE_DEADLINE_MS = 2_000;
+
+/** The elector of this replica: pod name plus a random suffix, the Lease in its namespace. */
+function electorFor(config: Config, rt: Runtime, conn: KubeConnection): LeaderElector {
+  const namespace = config.leaderElectionNamespace ?? rt.podNamespace;
+  if (namespace === undefined) {
+    throw new ConfigError(
+      `"--leader-election" outside a pod needs "--leader-election-namespace": the Lease's ` +
+        `namespace (in a pod it is the pod's own)`,
+    );
+  }
+  const suffix = crypto.getRandomValues(new Uint8Array(4));
+  const identity = `${rt.podName ?? "cni-metrics-helper"}_${
+    [...suffix].map((b) => b.toString(16).padStart(2, "0")).join("")
+  }`;
+  log().info("leader election: lease {namespace}/{name}, identity {identity}", {
+    namespace,
+    name: config.leaderElectionName,
+    identity,
+  });
+  return new LeaderElector(
+    kubeLeaseStore(conn, namespace, config.leaderElectionName),
+    identity,
+    rt.clock,
+    rt.leaderTiming,
+  );
+}
+
+/** One term of work: the pod source, scraper, subnets and collector, built fresh. */
+async function startTerm(
+  config: Config,
+  rt: Runtime,
+  conn: KubeConnection,
+  region: string | undefined,
+  sinks: readonly Sink[],
+  signal: AbortSignal,
+): Promise<{ deps: SchedulerDeps; close: () => Promise<void> }> {
+  const scraper: Scraper = config.scrapeVia === "direct"
+    ? new DirectScraper({ metricsPort: config.metricsPort })
+    : new ProxyScraper(conn, { metricsPort: config.metricsPort });
+  const lister = new PodWatcher(
+    conn,
+    { namespace: config.namespace, selector: config.selector },
+    rt.clock,
+  );
+  let subnets: SubnetRefresher | undefined;
+  let subnetEc2: (SubnetEc2 & { close?(): void }) | undefined;
+  const close = async () => {
+    await subnets?.close();
+    subnetEc2?.close?.();
+    await lister.close();
+    scraper.close?.();
+  };
+  try {
+    if (config.subnets) {
+      // resolve() requires a region when --subnets is on
+      const r = region as string;
+      subnetEc2 = rt.subnetEc2?.(r) ??
+        sdkSubnetEc2(r, config.profile === undefined ? {} : { profile: config.profile });
+      subnets = new SubnetRefresher(kubeSubnetSource(conn, rt.clock), subnetEc2, rt.clock, {
+        refreshSeconds: config.subnetRefreshSeconds,
+      });
+      // the first read before the first cycle, so it has the subnets' figures (30 s at most)
+      if (!signal.aborted) await subnets.start();
+    }
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  const collector = new Collector(
+    { lister, scraper, clock: rt.clock, ...(subnets !== undefined ? { subnets } : {}) },
+    {
+      scrapeTimeoutSeconds: config.scrapeTimeoutSeconds,
+      scrapeConcurrency: config.scrapeConcurrency,
+      headroomThreshold: config.headroom ? config.headroomThreshold : undefined,
+    },
+  );
+  return { deps: { collect: (s) => collector.collect(s), sinks, clock: rt.clock }, close };
 }
 
 async function once(config: Config, rt: Runtime, deps: SchedulerDeps): Promise<number> {
@@ -228,16 +327,15 @@ async function once(config: Config, rt: Runtime, deps: SchedulerDeps): Promise<n
   return 0;
 }
 
-async function loop(
-  config: Config,
+/** The final flush after the last cycle (SIGTERM/SIGINT): 0, or 1 when datums are lost. */
+async function shutdown(
   rt: Runtime,
-  deps: SchedulerDeps,
+  sinks: readonly Sink[],
   cloudwatch: CloudWatchSink | undefined,
 ): Promise<number> {
-  await runLoop(deps, config.intervalSeconds, rt.shutdown);
   log().info("shutting down: flushing {pending} datums", { pending: cloudwatch?.pending ?? 0 });
   const outcomes = await flushSinks(
-    deps.sinks,
+    sinks,
     rt.clock.timeout(rt.flushDeadlineMs ?? FLUSH_DEADLINE_MS),
   );
   const flush = outcomes.get("cloudwatch");

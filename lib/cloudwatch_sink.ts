@@ -89,6 +89,17 @@ export class CloudWatchSink implements Sink {
     return this.#buffer.pending;
   }
 
+  /**
+   * Drops every datum waiting (a lost leadership term: this replica must not
+   * publish any more); a request already in flight still completes.
+   *
+   * @returns how many were dropped
+   */
+  discard(): number {
+    this.#observed = 0;
+    return this.#buffer.discard();
+  }
+
   observe(r: CycleReport): void {
     if (r.aborted || !r.publish) return;
     if (r.snapshot !== null) {

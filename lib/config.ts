@@ -72,6 +72,12 @@ export interface Config {
   readonly subnets: boolean;
   /** `--subnet-refresh`: seconds between two reads of the subnets. */
   readonly subnetRefreshSeconds: number;
+  /** `--leader-election` / `LEADER_ELECTION`: a Lease elects the replica that works. */
+  readonly leaderElection: boolean;
+  /** `--leader-election-name`: the Lease's name. */
+  readonly leaderElectionName: string;
+  /** `--leader-election-namespace`; `undefined`: the pod's own namespace. */
+  readonly leaderElectionNamespace: string | undefined;
   /** `--once`: two samples, publish, flush, exit. */
   readonly once: boolean;
   /** `--dry-run`: print the CloudWatch requests instead of sending them. */
@@ -176,6 +182,19 @@ function refuseUnused(
     throw new ConfigError(
       `"--buffer-max-datums" does nothing with CloudWatch off and no "--dry-run": drop it`,
     );
+  }
+  if (values["once"] === true && values["leaderElection"] === true) {
+    throw new ConfigError(
+      `"--once" and leader election do not go together (one measurement needs no leader): ` +
+        `drop one (LEADER_ELECTION=false)`,
+    );
+  }
+  for (const f of ["leader-election-name", "leader-election-namespace"]) {
+    if (given[f] !== undefined && values["leaderElection"] !== true) {
+      throw new ConfigError(
+        `"--${f}" does nothing without "--leader-election": add it or drop this`,
+      );
+    }
   }
   if (given["headroom-threshold"] !== undefined && values["headroom"] !== true) {
     throw new ConfigError(`"--headroom-threshold" does nothing with "--no-headroom": drop one`);

@@ -177,6 +177,17 @@ export class PublishBuffer {
   }
 
   /**
+   * Empties the buffer (a flush in flight stops after its current request).
+   *
+   * @returns how many datums were dropped
+   */
+  discard(): number {
+    const n = this.#datums.length;
+    this.#datums = [];
+    return n;
+  }
+
+  /**
    * Queues one cycle's datums; drops the oldest past the bound.
    *
    * @param datums the cycle's datums

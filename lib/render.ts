@@ -73,6 +73,21 @@ export function renderMetrics(
     });
   g("build_info", "Version of the helper; always 1.", 1, { version: status.version });
   g("targets", "aws-node pods found by the last pod listing.", status.targets);
+  const l = status.leader;
+  if (l !== undefined) {
+    g(
+      "leader",
+      "1 while this replica is the elected leader (it alone scrapes and publishes), else 0.",
+      l.isLeader ? 1 : 0,
+      { identity: l.identity },
+    );
+    g(
+      "lease_holder_info",
+      "The Lease's holder as this replica last read it; always 1.",
+      1,
+      { holder: l.holder },
+    );
+  }
   fams.push({
     name: `${PREFIX}scrapes_total`,
     type: "counter",

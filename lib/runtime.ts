@@ -10,6 +10,8 @@ import { parseBool } from "./options.ts";
 
 /** The service-account token kubelet mounts into a pod. */
 export const SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+/** The pod's namespace, mounted next to the token. */
+export const SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
 /** Facts read from the environment. */
 export interface EnvFacts {
@@ -25,23 +27,32 @@ export interface EnvFacts {
   readonly credentialEnv: CredentialEnv;
   /** IMDS turned off by `AWS_EC2_METADATA_DISABLED`. */
   readonly imdsDisabled: boolean;
+  /** `POD_NAME` (the downward API), the base of the leader-election identity. */
+  readonly podName: string | undefined;
+  /** The pod's namespace (from the service account's mount), in a pod. */
+  readonly podNamespace: string | undefined;
 }
 
 /**
  * @param env the process environment
  * @param exists file-exists check
+ * @param read a file's text, or `undefined` when it cannot be read @default none
  * @returns the facts
  * @throws {import("./options.ts").ConfigError} on a bad `AWS_EC2_METADATA_DISABLED`
  */
 export function runtimeFromEnv(
   env: Readonly<Record<string, string | undefined>>,
   exists: (path: string) => boolean,
+  read: (path: string) => string | undefined = () => undefined,
 ): EnvFacts {
   const home = env["HOME"] || undefined;
   const disabled = env["AWS_EC2_METADATA_DISABLED"]?.trim();
   const set = (name: string) => (env[name]?.trim() ?? "") !== "";
+  const inCluster = (env["KUBERNETES_SERVICE_HOST"] ?? "") !== "" && exists(SERVICE_ACCOUNT_TOKEN);
   return {
-    inCluster: (env["KUBERNETES_SERVICE_HOST"] ?? "") !== "" && exists(SERVICE_ACCOUNT_TOKEN),
+    inCluster,
+    podName: env["POD_NAME"]?.trim() || undefined,
+    podNamespace: inCluster ? read(SERVICE_ACCOUNT_NAMESPACE)?.trim() || undefined : undefined,
     homeKubeconfig: home === undefined ? undefined : `${home}/.kube/config`,
     awsConfigFile: env["AWS_CONFIG_FILE"] ||
       (home === undefined ? undefined : `${home}/.aws/config`),

@@ -11,6 +11,7 @@ import type { ClusterSnapshot } from "./aggregate.ts";
 import type { CycleReport } from "./collector.ts";
 import { METRICS } from "./catalog.ts";
 import type { PublishStats } from "./publish.ts";
+import type { LeaderView } from "./leader.ts";
 import type { Sink } from "./sink.ts";
 
 /** The CloudWatch sink's figures, as the status reads them. */
@@ -90,6 +91,8 @@ export class StatusSink implements Sink {
   );
   /** The CloudWatch sink's figures, when CloudWatch (or dry-run) is on. */
   readonly publish: PublishFigures | undefined;
+  /** The leader election, when on. */
+  readonly leader: LeaderView | undefined;
   readonly #now: () => number;
 
   /**
@@ -97,17 +100,20 @@ export class StatusSink implements Sink {
    * @param intervalSeconds cycle interval
    * @param now the clock's `now` (when a cycle was observed)
    * @param publish the CloudWatch sink's figures; `undefined` when CloudWatch is off
+   * @param leader the leader election; `undefined` when off
    */
   constructor(
     version: string,
     intervalSeconds: number,
     now: () => number,
     publish?: PublishFigures,
+    leader?: LeaderView,
   ) {
     this.version = version;
     this.intervalSeconds = intervalSeconds;
     this.#now = now;
     this.publish = publish;
+    this.leader = leader;
   }
 
   /**
@@ -172,6 +178,23 @@ export class StatusSink implements Sink {
       return "region and cluster id are not resolved yet";
     }
     const windowMs = 3 * this.intervalSeconds * 1000;
+    const l = this.leader;
+    if (l !== undefined && !l.isLeader) {
+      // a standby is ready while it can read the Lease: it can take over
+      const since = l.lastContactMs === undefined ? undefined : nowMs - l.lastContactMs;
+      if (since === undefined || since > 3 * l.retryMs) {
+        return `standby: the Lease has not been read for ${
+          since === undefined ? "ever" : `${Math.round(since / 1000)} s`
+        }${l.lastError ? `: ${l.lastError}` : ""}`;
+      }
+      return undefined;
+    }
+    // a new leader gets 3 intervals for its first cycle
+    if (l?.leaderSinceMs !== undefined && nowMs - l.leaderSinceMs <= windowMs) {
+      if (this.lastSuccessMs === undefined || this.lastSuccessMs < l.leaderSinceMs) {
+        return undefined;
+      }
+    }
     if (this.lastSuccessMs === undefined) {
       return `no cycle has scraped a pod yet${this.lastError ? `: ${this.lastError}` : ""}`;
     }

@@ -308,6 +308,18 @@ const errors: [string, string[], Record<string, string>, string][] = [
     '"--subnet-threshold" sets the subnet-low alarm: it needs "--subnets" and "--alarms"',
   ],
   [
+    "leader election with once",
+    ["--once", "--leader-election"],
+    {},
+    '"--once" and leader election do not go together (one measurement needs no leader): drop one (LEADER_ELECTION=false)',
+  ],
+  [
+    "lease name without leader election",
+    ["--leader-election-name", "x"],
+    {},
+    '"--leader-election-name" does nothing without "--leader-election": add it or drop this',
+  ],
+  [
     "topic without alarms",
     ["dashboard", "--alarm-topic-arn", "arn:aws:sns:us-east-1:1:t"],
     {},
@@ -337,6 +349,8 @@ Deno.test("runtime facts from the environment", () => {
     awsCredentialsFile: undefined,
     credentialEnv: { staticKeys: false, webIdentity: false, container: false },
     imdsDisabled: false,
+    podName: undefined,
+    podNamespace: undefined,
   });
   const pod = runtimeFromEnv(
     {
@@ -347,8 +361,10 @@ Deno.test("runtime facts from the environment", () => {
       AWS_WEB_IDENTITY_TOKEN_FILE: "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
       AWS_ACCESS_KEY_ID: "AKID",
       AWS_CONTAINER_CREDENTIALS_FULL_URI: " ",
+      POD_NAME: "cni-metrics-helper-7d9f-x2k",
     },
     () => true,
+    (path) => path.endsWith("/serviceaccount/namespace") ? "monitoring\n" : undefined,
   );
   assertEquals(pod, {
     inCluster: true,
@@ -358,6 +374,8 @@ Deno.test("runtime facts from the environment", () => {
     // a key id without its secret is not a source; a blank variable is not set
     credentialEnv: { staticKeys: false, webIdentity: true, container: false },
     imdsDisabled: true,
+    podName: "cni-metrics-helper-7d9f-x2k",
+    podNamespace: "monitoring",
   });
   assertEquals(
     runtimeFromEnv({ KUBERNETES_SERVICE_HOST: "x" }, () => false).inCluster,
@@ -407,4 +425,15 @@ Deno.test("headroom and subnet options: defaults, variables, flags", () => {
   const dash = run(["dashboard", "--subnets", "--alarms", "--subnet-threshold", "20"]);
   assertEquals([dash.subnets, dash.subnetThreshold], [true, 20]);
   assertEquals(run(["dashboard"]).subnetThreshold, 50);
+});
+
+Deno.test("leader election options: off by default, LEADER_ELECTION, name and namespace", () => {
+  const d = run([]);
+  assertEquals([d.leaderElection, d.leaderElectionName, d.leaderElectionNamespace], [
+    false,
+    "cni-metrics-helper",
+    undefined,
+  ]);
+  const e = run(["--leader-election-namespace", "ops"], { LEADER_ELECTION: "true" });
+  assertEquals([e.leaderElection, e.leaderElectionNamespace], [true, "ops"]);
 });

@@ -200,9 +200,10 @@ async function runCollect(config: Config, rt: Runtime): Promise<number> {
     // only the leader lists, scrapes and publishes; each term starts from scratch
     // (its first cycle is a baseline), and a lost term publishes nothing more
     await elector.run(rt.shutdown, async (signal) => {
+      cloudwatch?.termStarted();
       const t = await term(signal);
       try {
-        await runLoop(t.deps, config.intervalSeconds, signal);
+        await runLoop(t.deps, config.intervalSeconds, signal, { aligned: true });
       } finally {
         await t.close();
       }

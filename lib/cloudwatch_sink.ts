@@ -100,6 +100,14 @@ export class CloudWatchSink implements Sink {
     return this.#buffer.discard();
   }
 
+  /**
+   * A new leadership term begins: its first cycle is published at once
+   * (not after two), so a takeover puts data out as soon as it has some.
+   */
+  termStarted(): void {
+    this.#observed = (this.#opts.publishEvery ?? PUBLISH_EVERY) - 1;
+  }
+
   observe(r: CycleReport): void {
     if (r.aborted || !r.publish) return;
     if (r.snapshot !== null) {

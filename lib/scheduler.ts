@@ -33,19 +33,41 @@ function deliver(sinks: readonly Sink[], report: CycleReport): void {
  * @param deps the cycle, the sinks, the clock
  * @param intervalSeconds seconds between cycle starts
  * @param signal shutdown
+ * @param opts `aligned`: cycles start on multiples of the interval since the
+ *   epoch, the first one after now (leader election: two leaders' cycles never
+ *   share an interval)
  */
 export async function runLoop(
   deps: SchedulerDeps,
   intervalSeconds: number,
   signal: AbortSignal,
+  opts: { aligned?: boolean } = {},
 ): Promise<void> {
   const { clock } = deps;
   const intervalMs = intervalSeconds * 1000;
+  if (opts.aligned) {
+    // the first slot that begins after now: a slot a previous leader may have used is never reused
+    const first = (Math.floor(clock.now() / intervalMs) + 1) * intervalMs;
+    await clock.sleep(first - clock.now(), signal);
+  }
   while (!signal.aborted) {
     const t0 = clock.now();
     deliver(deps.sinks, await deps.collect(signal));
     if (signal.aborted) break;
     const elapsed = clock.now() - t0;
+    if (opts.aligned) {
+      // cycles start on the interval's boundaries (wall clock), one slot each
+      const next = (Math.floor(clock.now() / intervalMs) + 1) * intervalMs;
+      if (next - t0 > intervalMs) {
+        logger("collector").warn(
+          "cycle took {elapsedMs} ms, longer than the {intervalMs} ms interval; the next starts " +
+            "at the next interval boundary",
+          { elapsedMs: Math.round(elapsed), intervalMs },
+        );
+      }
+      await clock.sleep(next - clock.now(), signal);
+      continue;
+    }
     if (elapsed >= intervalMs) {
       logger("collector").warn(
         "cycle took {elapsedMs} ms, longer than the {intervalMs} ms interval; next cycle starts now",

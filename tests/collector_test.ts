@@ -382,6 +382,36 @@ Deno.test("the scheduler: a cycle longer than the interval is logged and the nex
   assertEquals(clock.sleepers, 0);
 });
 
+Deno.test("the aligned scheduler (leader election): cycles on the interval's boundaries, the first after now", async () => {
+  const clock = new FakeClock(Date.UTC(2026, 10, 28, 12, 0, 7)); // 7 s into a 30 s slot
+  const stop = new AbortController();
+  const took = [1_000, 45_000, 2_000];
+  const starts: number[] = [];
+  const deps: SchedulerDeps = {
+    clock,
+    sinks: [],
+    collect: () => {
+      starts.push((clock.now() - Date.UTC(2026, 10, 28, 12, 0, 0)) / 1000);
+      const t0 = clock.now();
+      clock.tick(took.shift() ?? 0);
+      return Promise.resolve({ ...reportAt(clock, {}), durationMs: clock.now() - t0 });
+    },
+  };
+  const loop = runLoop(deps, 30, stop.signal, { aligned: true });
+  // not in the slot that began at 0 s (a previous leader may have used it): at 30 s
+  assertEquals(await clock.sleeping(), 23_000);
+  clock.tick(23_000);
+  // cycle at 30 took 1 s: sleeps to 60; the one at 60 took 45 s: the next boundary is 120
+  assertEquals(await clock.sleeping(), 29_000);
+  clock.tick(29_000);
+  assertEquals(await clock.sleeping(), 15_000);
+  clock.tick(15_000);
+  await clock.sleeping();
+  assertEquals(starts, [30, 60, 120]);
+  stop.abort();
+  await loop;
+});
+
 Deno.test("--once: the baseline sample goes to the sinks unpublished, the second one published", async () => {
   const clock = new FakeClock();
   const lines: string[] = [];

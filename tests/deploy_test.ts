@@ -24,11 +24,14 @@ const deployment = byKind("Deployment");
 const pod = deployment.spec.template.spec;
 const container = pod.containers[0];
 
-Deno.test("deploy.yaml parses: ServiceAccount, ClusterRole, ClusterRoleBinding, Deployment", () => {
+Deno.test("deploy.yaml parses: account, RBAC, the Lease's Role, a PDB, the Deployment", () => {
   assertEquals(docs.map((d) => d.kind), [
     "ServiceAccount",
     "ClusterRole",
     "ClusterRoleBinding",
+    "Role",
+    "RoleBinding",
+    "PodDisruptionBudget",
     "Deployment",
   ]);
   assertEquals(deployment.metadata.namespace, "kube-system");
@@ -54,15 +57,17 @@ Deno.test("the ClusterRole grants only what the code uses: list and watch pods, 
 
 Deno.test("every variable deploy.yaml sets is one the program reads, with a valid value", () => {
   const env: Record<string, string> = {};
-  for (const e of container.env as { name: string; value: string }[]) {
+  for (const e of container.env as { name: string; value?: string; valueFrom?: Obj }[]) {
     assert(ENV_VARS.includes(e.name), `${e.name} is not read by the program`);
-    env[e.name] = e.value;
+    env[e.name] = e.value ?? "from-the-downward-api";
   }
   assertEquals(Object.keys(env).sort(), [
     "AWS_CLUSTER_ID",
     "AWS_VPC_K8S_CNI_LOGLEVEL",
     "HEADROOM_THRESHOLD",
+    "LEADER_ELECTION",
     "METRIC_UPDATE_INTERVAL",
+    "POD_NAME",
     "SCRAPE_VIA",
     "USE_CLOUDWATCH",
     "USE_PROMETHEUS",
@@ -191,4 +196,38 @@ Deno.test("deploy/subnets-rbac.yaml: list nodes and eniconfigs, bound to deploy.
   assert(rules.every((r) => !r.resources.includes("nodes")), JSON.stringify(rules));
   const env = Object.fromEntries(container.env.map((e: Obj) => [e.name, e.value]));
   assertEquals([env["USE_SUBNET_METRICS"], env["HEADROOM_THRESHOLD"]], ["false", "10"]);
+});
+
+Deno.test("two replicas, one publisher: leader election, its Role, a PDB, spread over nodes and zones", () => {
+  assertEquals(deployment.spec.replicas, 2);
+  const env = Object.fromEntries(container.env.map((e: Obj) => [e.name, e]));
+  assertEquals(env["LEADER_ELECTION"].value, "true");
+  assertEquals(env["POD_NAME"].valueFrom, { fieldRef: { fieldPath: "metadata.name" } });
+  const role = byKind("Role");
+  assertEquals(role.metadata.namespace, "kube-system");
+  assertEquals(role.rules, [
+    { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
+    {
+      apiGroups: ["coordination.k8s.io"],
+      resources: ["leases"],
+      resourceNames: ["cni-metrics-helper"],
+      verbs: ["get", "update"],
+    },
+  ]);
+  const rb = byKind("RoleBinding");
+  assertEquals([rb.roleRef.kind, rb.roleRef.name], ["Role", role.metadata.name]);
+  assertEquals(rb.subjects[0].name, byKind("ServiceAccount").metadata.name);
+  const pdb = byKind("PodDisruptionBudget");
+  assertEquals(pdb.spec.maxUnavailable, 1);
+  assertEquals(pdb.spec.selector.matchLabels, deployment.spec.selector.matchLabels);
+  assertEquals(
+    pod.topologySpreadConstraints.map((t: Obj) => t.topologyKey),
+    ["kubernetes.io/hostname", "topology.kubernetes.io/zone"],
+  );
+  // nothing cluster-wide beyond what scraping needs
+  const cr = byKind("ClusterRole");
+  assert(cr.rules.every((r: Obj) => r.resources.every((x: string) => x.startsWith("pods"))));
+  // the config the pod gets: leader election on, the Lease in the pod's namespace
+  const r = parseConfig([], { LEADER_ELECTION: "true" });
+  assert(r.kind === "run" && r.config.leaderElection);
 });

@@ -161,13 +161,8 @@ interface HelperRun {
   endMs: number;
 }
 
-/** Runs the helper; `onCycle(n)` after each cycle log line; SIGTERM after `stopAfter` cycles. */
-async function runHelper(
-  args: string[],
-  env: Record<string, string>,
-  stopAfter?: number,
-  onCycle?: (n: number) => Promise<void> | void,
-): Promise<HelperRun> {
+/** A home with a kubeconfig, and the helper's environment (moto, IMDS mock), `env` on top. */
+function helperEnv(env: Record<string, string>): Record<string, string> {
   const home = `${dir}/home-${crypto.randomUUID()}`;
   Deno.mkdirSync(home);
   if (env["KUBECONFIG_AUTH"] === "admin") writeKubeconfig(home, "admin");
@@ -184,6 +179,58 @@ async function runHelper(
     ...env,
   };
   delete fullEnv["KUBECONFIG_AUTH"];
+  return fullEnv;
+}
+
+/** A helper running in the background: its log lines with their arrival times. */
+class Replica {
+  readonly lines: { at: number; msg: string; level: string }[] = [];
+  readonly child: Deno.ChildProcess;
+  readonly done: Promise<Deno.CommandStatus>;
+  #waiters: { re: RegExp; from: number; resolve: (at: number) => void }[] = [];
+
+  constructor(args: string[], env: Record<string, string>) {
+    this.child = spawnHelper([...args, "--listen", "127.0.0.1:0"], helperEnv(env));
+    const reading = readLines(this.child.stderr, (line) => {
+      let rec: { msg?: string; level?: string };
+      try {
+        rec = JSON.parse(line);
+      } catch {
+        rec = { msg: line, level: "raw" };
+      }
+      const entry = { at: Date.now(), msg: String(rec.msg), level: String(rec.level) };
+      this.lines.push(entry);
+      for (const w of [...this.#waiters]) {
+        if (w.re.test(entry.msg) && entry.at >= w.from) {
+          this.#waiters.splice(this.#waiters.indexOf(w), 1);
+          w.resolve(entry.at);
+        }
+      }
+    });
+    const out = this.child.stdout.cancel();
+    this.done = Promise.all([this.child.status, reading, out]).then(([s]) => s);
+  }
+
+  /** Resolves with the time of the first line matching `re` logged at or after `from`. */
+  next(re: RegExp, from = 0): Promise<number> {
+    const seen = this.lines.find((l) => re.test(l.msg) && l.at >= from);
+    if (seen !== undefined) return Promise.resolve(seen.at);
+    return new Promise((resolve) => this.#waiters.push({ re, from, resolve }));
+  }
+
+  text(): string {
+    return this.lines.map((l) => `${l.level} ${l.msg}`).join("\n");
+  }
+}
+
+/** Runs the helper; `onCycle(n)` after each cycle log line; SIGTERM after `stopAfter` cycles. */
+async function runHelper(
+  args: string[],
+  env: Record<string, string>,
+  stopAfter?: number,
+  onCycle?: (n: number) => Promise<void> | void,
+): Promise<HelperRun> {
+  const fullEnv = helperEnv(env);
   const startMs = Date.now();
   // collect takes --listen; dashboard and --once refuse it
   const listen = args[0] === "dashboard" || args.includes("--once")
@@ -364,12 +411,17 @@ Deno.test(
     const docs = loadAll(
       Deno.readTextFileSync(new URL("../../deploy.yaml", import.meta.url)),
     ) as { kind: string }[];
+    const paths: Record<string, string> = {
+      ServiceAccount: "/api/v1/namespaces/kube-system/serviceaccounts",
+      ClusterRole: "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+      ClusterRoleBinding: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+      Role: "/apis/rbac.authorization.k8s.io/v1/namespaces/kube-system/roles",
+      RoleBinding: "/apis/rbac.authorization.k8s.io/v1/namespaces/kube-system/rolebindings",
+      PodDisruptionBudget: "/apis/policy/v1/namespaces/kube-system/poddisruptionbudgets",
+    };
     for (const d of docs.filter((x) => x && x.kind !== "Deployment")) {
-      const path = d.kind === "ServiceAccount"
-        ? "/api/v1/namespaces/kube-system/serviceaccounts"
-        : `/apis/rbac.authorization.k8s.io/v1/${
-          d.kind === "ClusterRole" ? "clusterroles" : "clusterrolebindings"
-        }`;
+      const path = paths[d.kind];
+      assert(path !== undefined, `deploy.yaml has a ${d.kind} the suite does not apply`);
       await kube.json("POST", path, d);
     }
     saToken = await mintToken(kube, "cni-metrics-helper");
@@ -885,6 +937,109 @@ Deno.test(
       assertEquals(got.get("assignIPAddresses")?.v.length, 1);
     } finally {
       ec2.destroy();
+    }
+  },
+);
+
+Deno.test(
+  "two replicas with leader election (deploy.yaml's Role): SIGKILL, SIGTERM and an API server outage; never two datapoints for one second",
+  opts,
+  async () => {
+    await addNode("aws-node-ha1", grow(1));
+    await addNode("aws-node-ha2", grow(2));
+    // direct mode: scrapes go on while the API server is away, so only the lease stops a leader
+    const args = [
+      "--interval",
+      "2",
+      "--scrape-via",
+      "direct",
+      "--leader-election",
+      "--leader-election-namespace",
+      "kube-system",
+      "--region",
+      REGION,
+      "--cluster-id",
+      "e2e-ha",
+    ];
+    const env = (pod: string) => ({ AWS_EC2_METADATA_DISABLED: "true", POD_NAME: pod });
+    const leader = /^became the leader/;
+    const cycle = /^cycle: /;
+    const published = /^published \d+ datums to CloudWatch/;
+    const t0 = Date.now();
+    const a = new Replica(args, env("helper-a"));
+    await a.next(leader);
+    const b = new Replica(args, env("helper-b"));
+    await b.next(/^lease holder: helper-a_/);
+    await a.next(published, (await a.next(cycle)) + 3_000);
+    // 1. SIGKILL the leader: the standby publishes within 20 s
+    const killed = Date.now();
+    a.child.kill("SIGKILL");
+    await a.done;
+    const bLeads = await b.next(leader, killed);
+    const bPublishes = await b.next(published, killed);
+    const killTakeover = bPublishes - killed;
+    console.log(
+      `SIGKILL: the standby led after ${((bLeads - killed) / 1000).toFixed(1)} s and published ` +
+        `after ${(killTakeover / 1000).toFixed(1)} s`,
+    );
+    assert(killTakeover < 20_000, `${killTakeover} ms:\n${b.text()}`);
+    // 2. a new replica stands by; SIGTERM the leader: the standby publishes within 5 s
+    const c = new Replica(args, env("helper-c"));
+    await c.next(/^lease holder: helper-b_/);
+    await b.next(published, Date.now() + 2_000);
+    const termed = Date.now();
+    b.child.kill("SIGTERM");
+    const bStatus = await b.done;
+    assertEquals(bStatus.code, 0, b.text());
+    assert(b.lines.some((l) => l.msg.startsWith("released the lease")), b.text());
+    const cPublishes = await c.next(published, termed);
+    const termTakeover = cPublishes - termed;
+    console.log(`SIGTERM: the standby published after ${(termTakeover / 1000).toFixed(1)} s`);
+    assert(termTakeover < 5_000, `${termTakeover} ms:\n${c.text()}`);
+    // 3. the API server away longer than the renew deadline: the leader stops before its lease
+    //    could expire (≥ 13 s after the stop, the last renewal being at most 2 s before it)
+    const d = new Replica(args, env("helper-d"));
+    await d.next(/^lease holder: helper-c_/);
+    await c.next(published, Date.now() + 2_000);
+    const down = Date.now();
+    const restart = cluster.restartApiServer(20_000);
+    const lost = await c.next(/^lost the leadership/, down);
+    console.log(`API server down: the leader stopped after ${((lost - down) / 1000).toFixed(1)} s`);
+    assert(lost - down <= 12_500, `${lost - down} ms:\n${c.text()}`);
+    // no cycle of the old leader after it gave up
+    assert(c.lines.every((l) => !(cycle.test(l.msg) && l.at > lost + 500)), c.text());
+    await restart;
+    const back = await Promise.race([c.next(published, lost), d.next(published, lost)]);
+    console.log(
+      `API server back: a leader published again ${
+        ((back - down) / 1000).toFixed(1)
+      } s after the stop`,
+    );
+    for (const r of [c, d]) r.child.kill("SIGTERM");
+    for (const r of [c, d]) assertEquals((await r.done).code, 0, r.text());
+    // 4. over the whole run, one datapoint a second at most, whichever replica sent it
+    const counts = await cw.send(
+      new GetMetricDataCommand({
+        StartTime: new Date(Math.floor(t0 / 1000) * 1000 - 2000),
+        EndTime: new Date(Date.now() + 2000),
+        ScanBy: "TimestampAscending",
+        MetricDataQueries: PUBLISHED.map((name, i) => ({
+          Id: `m${i}`,
+          MetricStat: {
+            Metric: {
+              Namespace: "Kubernetes",
+              MetricName: name,
+              Dimensions: [{ Name: "CLUSTER_ID", Value: "e2e-ha" }],
+            },
+            Period: 1,
+            Stat: "SampleCount",
+          },
+        })),
+      }),
+    );
+    for (const r of counts.MetricDataResults ?? []) {
+      assert((r.Values ?? []).length > 10, `${r.Id}: ${r.Values}`);
+      assert((r.Values ?? []).every((v) => v === 1), `${r.Id}: ${r.Values}`);
     }
   },
 );

@@ -3,12 +3,14 @@
 # by version, so a warm run skips all of it:
 #   kube-apiserver (Kubernetes $K8S_VERSION) and etcd ($ETCD_VERSION) built
 #   from the Go module proxy through small wrapper modules, the
-#   amazon-ec2-metadata-mock, and moto[server] in a venv.
+#   amazon-ec2-metadata-mock, helm ($HELM_VERSION, for the chart tests), and
+#   moto[server] in a venv.
 set -euo pipefail
 K8S_VERSION=${K8S_VERSION:-v1.34.4}
 ETCD_VERSION=${ETCD_VERSION:-v3.6.16}
 IMDS_MOCK_VERSION=${IMDS_MOCK_VERSION:-v1.13.0}
 MOTO_VERSION=${MOTO_VERSION:-5.1.19}
+HELM_VERSION=${HELM_VERSION:-v3.22.0}
 CACHE=${E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cni-metrics-helper-e2e}
 BIN="$CACHE/bin"
 mkdir -p "$BIN"
@@ -66,6 +68,14 @@ install_imds_mock() {
   mv "$CACHE/gobin/ec2-metadata-mock" "$out"
 }
 
+install_helm() {
+  local out="$BIN/helm-$HELM_VERSION"
+  [ -x "$out" ] && return 0
+  log "building helm $HELM_VERSION from the Go module proxy"
+  GOBIN="$CACHE/gobin" go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  mv "$CACHE/gobin/helm" "$out"
+}
+
 install_moto() {
   local venv="$CACHE/moto-$MOTO_VERSION"
   [ -x "$venv/bin/moto_server" ] && return 0
@@ -79,6 +89,7 @@ case "${1:-all}" in
   etcd) build_etcd ;;
   imds) install_imds_mock ;;
   moto) install_moto ;;
-  all) build_etcd; install_imds_mock; install_moto; build_apiserver ;;
+  helm) install_helm ;;
+  all) build_etcd; install_imds_mock; install_moto; install_helm; build_apiserver ;;
 esac
 echo "$CACHE"

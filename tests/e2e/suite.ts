@@ -161,6 +161,26 @@ interface HelperRun {
   endMs: number;
 }
 
+/** `helm template` of the chart with its defaults, by the helm build.sh built. */
+async function helmTemplate(): Promise<string> {
+  const { HELM } = await import("../support/helm.ts");
+  if (HELM === undefined) throw new Error("helm is not built: bash tests/e2e/build.sh helm");
+  const o = await new Deno.Command(HELM, {
+    args: [
+      "template",
+      "cni-metrics-helper",
+      new URL("../../charts/cni-metrics-helper", import.meta.url).pathname,
+      "--namespace",
+      "kube-system",
+    ],
+    env: { HELM_CACHE_HOME: `${dir}/helm-cache`, HELM_CONFIG_HOME: `${dir}/helm-config` },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!o.success) throw new Error(`helm template: ${new TextDecoder().decode(o.stderr)}`);
+  return new TextDecoder().decode(o.stdout);
+}
+
 /** A home with a kubeconfig, and the helper's environment (moto, IMDS mock), `env` on top. */
 function helperEnv(env: Record<string, string>): Record<string, string> {
   const home = `${dir}/home-${crypto.randomUUID()}`;
@@ -401,16 +421,16 @@ function compare(got: Map<string, { t: number[]; v: number[] }>, want: Map<strin
 }
 
 Deno.test(
-  "environment: etcd, kube-apiserver with RBAC, moto, IMDS mock; deploy.yaml's RBAC applied",
+  "environment: etcd, kube-apiserver with RBAC, moto, IMDS mock; the Helm chart's default render applied",
   opts,
   async () => {
     const t0 = performance.now();
     await cluster.start();
     const kube = cluster.kube;
-    // deploy.yaml's ServiceAccount, ClusterRole, ClusterRoleBinding, for real
-    const docs = loadAll(
-      Deno.readTextFileSync(new URL("../../deploy.yaml", import.meta.url)),
-    ) as { kind: string }[];
+    // the Helm chart rendered with its defaults (the same objects as deploy.yaml: chart_test),
+    // every object applied for real, the Deployment included (nothing runs it: no kubelet)
+    const helm = await helmTemplate();
+    const docs = loadAll(helm) as { kind: string }[];
     const paths: Record<string, string> = {
       ServiceAccount: "/api/v1/namespaces/kube-system/serviceaccounts",
       ClusterRole: "/apis/rbac.authorization.k8s.io/v1/clusterroles",
@@ -418,8 +438,9 @@ Deno.test(
       Role: "/apis/rbac.authorization.k8s.io/v1/namespaces/kube-system/roles",
       RoleBinding: "/apis/rbac.authorization.k8s.io/v1/namespaces/kube-system/rolebindings",
       PodDisruptionBudget: "/apis/policy/v1/namespaces/kube-system/poddisruptionbudgets",
+      Deployment: "/apis/apps/v1/namespaces/kube-system/deployments",
     };
-    for (const d of docs.filter((x) => x && x.kind !== "Deployment")) {
+    for (const d of docs.filter((x) => x)) {
       const path = paths[d.kind];
       assert(path !== undefined, `deploy.yaml has a ${d.kind} the suite does not apply`);
       await kube.json("POST", path, d);
@@ -942,7 +963,7 @@ Deno.test(
 );
 
 Deno.test(
-  "two replicas with leader election (deploy.yaml's Role): SIGKILL, SIGTERM and an API server outage; never two datapoints for one second",
+  "two replicas with leader election (the chart's Role, applied above): SIGKILL, SIGTERM and an API server outage; never two datapoints for one second",
   opts,
   async () => {
     await addNode("aws-node-ha1", grow(1));

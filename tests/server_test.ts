@@ -290,3 +290,46 @@ async function getText(url: string): Promise<[number, string]> {
   const r = await fetch(url);
   return [r.status, await r.text()];
 }
+
+Deno.test("leader election: /metrics says who leads; /readyz is ready on a standby that reads the Lease", () => {
+  const view = {
+    identity: "helper-b_1a2b",
+    isLeader: false,
+    holder: "helper-a_9f8e",
+    lastContactMs: T0 - 1_000 as number | undefined,
+    leaderSinceMs: undefined as number | undefined,
+    lastError: undefined as string | undefined,
+    retryMs: 2_000,
+  };
+  const s = new StatusSink("1.2.3", 30, () => T0, undefined, view);
+  s.identityResolved("prod", "eu-west-1");
+  const body = renderMetrics(s, {
+    cluster: false,
+    memory: { rss: 1, heapUsed: 1 },
+    openMetrics: false,
+  });
+  assert(body.includes('cni_metrics_helper_leader{identity="helper-b_1a2b"} 0\n'), body);
+  assert(body.includes('cni_metrics_helper_lease_holder_info{holder="helper-a_9f8e"} 1\n'), body);
+  // a standby that read the Lease a second ago: ready, though it never ran a cycle
+  assertEquals(s.notReadyReason(T0), undefined);
+  // ... not when it has not reached the Lease for 3 retry periods
+  view.lastContactMs = T0 - 7_000;
+  view.lastError = "reading lease kube-system/cni-metrics-helper: HTTP 503";
+  assertEquals(
+    s.notReadyReason(T0),
+    "standby: the Lease has not been read for 7 s: reading lease kube-system/cni-metrics-helper: " +
+      "HTTP 503",
+  );
+  // a new leader has 3 intervals for its first cycle
+  view.isLeader = true;
+  view.leaderSinceMs = T0 - 20_000;
+  assertEquals(s.notReadyReason(T0), undefined);
+  assert(
+    renderMetrics(s, { cluster: false, memory: { rss: 1, heapUsed: 1 }, openMetrics: false })
+      .includes('cni_metrics_helper_leader{identity="helper-b_1a2b"} 1\n'),
+  );
+  assertEquals(
+    s.notReadyReason(T0 + 80_000),
+    "no cycle has scraped a pod yet",
+  );
+});

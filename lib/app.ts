@@ -208,6 +208,7 @@ async function runCollect(config: Config, rt: Runtime): Promise<number> {
         await t.close();
       }
       if (!rt.shutdown.aborted) {
+        status.termEnded();
         const dropped = cloudwatch?.discard() ?? 0;
         if (dropped > 0) {
           log().error(

@@ -128,6 +128,15 @@ export class StatusSink implements Sink {
   }
 
   /**
+   * A leadership term ended: this replica no longer measures, so it stops
+   * exporting the cluster figures (a standby must not serve stale ones next
+   * to the leader's fresh ones).
+   */
+  termEnded(): void {
+    this.snapshot = undefined;
+  }
+
+  /**
    * Folds one cycle's report in, as of the clock's now.
    *
    * @param r the report

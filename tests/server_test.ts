@@ -332,4 +332,14 @@ Deno.test("leader election: /metrics says who leads; /readyz is ready on a stand
     s.notReadyReason(T0 + 80_000),
     "no cycle has scraped a pod yet",
   );
+  // a term ends: the cluster figures of --prometheus are not served stale by a standby
+  s.snapshot = {
+    values: new Map([["assignIPAddresses", 3]]),
+    podsScraped: 1,
+    podsBaselined: 0,
+  };
+  const opts = { cluster: true, memory: { rss: 1, heapUsed: 1 }, openMetrics: false };
+  assert(renderMetrics(s, opts).includes("cni_metrics_helper_cluster_assigned_ip_addresses"));
+  s.termEnded();
+  assert(!renderMetrics(s, opts).includes("cni_metrics_helper_cluster_"));
 });

@@ -258,5 +258,5 @@ for (const row of rows) {
   console.log(`| ${cells.join(" | ")} |`);
 }
 console.log(
-  `(cycles 2..${CYCLES} of each row, back to back; ${Deno.osRelease()} ${navigator.hardwareConcurrency} CPUs, fakes in this process)`,
+  `(cycles 2..${CYCLES} of each row, 11 s apart (or back to back when longer); ${Deno.osRelease()} ${navigator.hardwareConcurrency} CPUs, fakes in this process)`,
 );

@@ -11,6 +11,9 @@
  * answer). Default: all. `HELPER_V8_FLAGS` is passed to the helper as
  * `DENO_V8_FLAGS` (e.g. `--max-old-space-size=320`). `CYCLES=K` cycles a row (default 4); the figures
  * are over cycles 2..K (cycle 1 holds the first LIST and start-up).
+ * `BENCH_INTERVAL` / `BENCH_SCRAPE_TIMEOUT` set the helper's `--interval` and
+ * `--scrape-timeout` (default 11 and 10; `BENCH_INTERVAL=1
+ * BENCH_SCRAPE_TIMEOUT=0.9` runs cycles back to back).
  */
 
 import { FakeApiServer } from "./fake_apiserver.ts";
@@ -29,6 +32,9 @@ const ALL = [
 ];
 const rows = Deno.args.length > 0 ? Deno.args : ALL;
 const CYCLES = Number(Deno.env.get("CYCLES") ?? "4");
+/** The helper's interval and scrape timeout (the timeout must stay below the interval). */
+const INTERVAL = Deno.env.get("BENCH_INTERVAL") ?? "11";
+const SCRAPE_TIMEOUT = Deno.env.get("BENCH_SCRAPE_TIMEOUT") ?? "10";
 const HZ = 100; // clock ticks a second in /proc/PID/stat
 
 /** 16 bodies like real aws-node output, different figures. */
@@ -126,9 +132,9 @@ async function runRow(row: string): Promise<string[]> {
       "--dry-run",
       // the 10 s scrape timeout of a deployment, which the interval must exceed
       "--interval",
-      "11",
+      INTERVAL,
       "--scrape-timeout",
-      "10",
+      SCRAPE_TIMEOUT,
       "--cluster-id",
       "bench",
       "--log-format",
@@ -258,5 +264,5 @@ for (const row of rows) {
   console.log(`| ${cells.join(" | ")} |`);
 }
 console.log(
-  `(cycles 2..${CYCLES} of each row, 11 s apart (or back to back when longer); ${Deno.osRelease()} ${navigator.hardwareConcurrency} CPUs, fakes in this process)`,
+  `(cycles 2..${CYCLES} of each row, --interval ${INTERVAL} --scrape-timeout ${SCRAPE_TIMEOUT}; ${Deno.osRelease()} ${navigator.hardwareConcurrency} CPUs, fakes in this process)`,
 );

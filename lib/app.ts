@@ -27,6 +27,7 @@ import { errorText } from "./errors.ts";
 import {
   eksFromKubeContext,
   type Identity,
+  IdentityError,
   type Imds,
   type KubeContextInfo,
   regionFromSharedConfig,
@@ -375,6 +376,15 @@ async function resolve(
       ((region) =>
         sdkTagReader(region, config.profile === undefined ? {} : { profile: config.profile })),
     needRegion,
+  }).catch((e) => {
+    // the dashboard's widgets name both, so its dry run needs them too (the collector's does not)
+    if (e instanceof IdentityError && config.command === "dashboard") {
+      throw new IdentityError(
+        `${e.message} (the dashboard's widgets name the region and the ` +
+          `cluster id, so "dashboard --dry-run" needs them too)`,
+      );
+    }
+    throw e;
   });
   for (const t of identity.tried) log().debug(`identity: ${t}`);
   for (const w of identity.warnings) log().warn("{warning}", { warning: w });

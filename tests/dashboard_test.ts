@@ -184,3 +184,20 @@ Deno.test(
     );
   }),
 );
+
+Deno.test(
+  "dashboard --dry-run without a region says the dashboard needs it, the collector's dry run does not",
+  opts,
+  withWorld(async (w) => {
+    const code = await w.run(["dashboard", "--dry-run"], {
+      noRegion: true,
+      extra: { imdsDisabled: true },
+    });
+    assertEquals(code, 2);
+    assertEquals(w.messages("error"), [
+      "no AWS region: set AWS_REGION (or --region); IMDS is disabled (AWS_EC2_METADATA_DISABLED) " +
+      '(the dashboard\'s widgets name the region and the cluster id, so "dashboard --dry-run" ' +
+      "needs them too)",
+    ]);
+  }),
+);

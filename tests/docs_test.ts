@@ -66,6 +66,8 @@ const OTHER_VARS = new Set([
   "UPDATE_GOLDEN",
   "E2E_CACHE",
   "DENO_V8_FLAGS",
+  "BENCH_INTERVAL",
+  "BENCH_SCRAPE_TIMEOUT",
 ]);
 
 function outsideComments(text: string): string {

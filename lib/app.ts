@@ -134,7 +134,7 @@ async function runCollect(config: Config, rt: Runtime): Promise<number> {
   let server: Deno.HttpServer<Deno.NetAddr> | undefined;
   try {
     const identity = await resolve(config, rt, conn.context);
-    if ((config.cloudwatch && !config.dryRun) || config.subnets) await checkCredentials(config, rt);
+    if (awsUses(config).length > 0) await checkCredentials(config, rt);
     const elector = config.leaderElection ? electorFor(config, rt, conn) : undefined;
     const cloudwatch = cloudWatchSinkFor(config, rt, identity);
     const status = new StatusSink(
@@ -180,34 +180,28 @@ async function runCollect(config: Config, rt: Runtime): Promise<number> {
       },
     );
     const region = identity.region?.value;
-    const term = (signal: AbortSignal) => startTerm(config, rt, conn, region, sinks, signal);
-    if (config.once) {
-      const t = await term(rt.shutdown);
+    /** Builds a term's parts, runs `work` on them, and closes them. */
+    const inTerm = async <T>(signal: AbortSignal, work: (deps: SchedulerDeps) => Promise<T>) => {
+      const t = await startTerm(config, rt, conn, region, sinks, signal);
       try {
-        return await once(config, rt, t.deps);
+        return await work(t.deps);
       } finally {
         await t.close();
       }
-    }
+    };
+    if (config.once) return await inTerm(rt.shutdown, (deps) => once(config, rt, deps));
     if (elector === undefined) {
-      const t = await term(rt.shutdown);
-      try {
-        await runLoop(t.deps, config.intervalSeconds, rt.shutdown);
-      } finally {
-        await t.close();
-      }
+      await inTerm(rt.shutdown, (deps) => runLoop(deps, config.intervalSeconds, rt.shutdown));
       return await shutdown(rt, sinks, cloudwatch);
     }
     // only the leader lists, scrapes and publishes; each term starts from scratch
     // (its first cycle is a baseline), and a lost term publishes nothing more
     await elector.run(rt.shutdown, async (signal) => {
       cloudwatch?.termStarted();
-      const t = await term(signal);
-      try {
-        await runLoop(t.deps, config.intervalSeconds, signal, { aligned: true });
-      } finally {
-        await t.close();
-      }
+      await inTerm(
+        signal,
+        (deps) => runLoop(deps, config.intervalSeconds, signal, { aligned: true }),
+      );
       if (!rt.shutdown.aborted) {
         status.termEnded();
         const dropped = cloudwatch?.discard() ?? 0;
@@ -364,14 +358,13 @@ async function resolve(
 ): Promise<Identity> {
   const eks = context === undefined ? undefined : eksFromKubeContext(context);
   const profileRegion = await readProfileRegion(rt.awsConfigFile, config.profile);
-  const needRegion = (config.cloudwatch && !config.dryRun) || config.command === "dashboard" ||
-    (config.subnets && config.command === "collect");
+  const needRegion = awsUses(config).length > 0;
   const identity = await resolveIdentity({
     clusterId: config.clusterId,
     region: config.region,
     eks,
     profileRegion,
-    imds: rt.imdsDisabled ? undefined : (rt.imds ?? sdkImds({ clock: rt.clock })),
+    imds: imdsFor(rt),
     ec2: rt.ec2 ??
       ((region) =>
         sdkTagReader(region, config.profile === undefined ? {} : { profile: config.profile })),
@@ -401,6 +394,25 @@ async function resolve(
 }
 
 /**
+ * What this run calls AWS for (beyond identity): CloudWatch when it publishes
+ * or makes the dashboard, EC2 for `--subnets`. Empty: no region and no
+ * credentials are needed.
+ */
+function awsUses(config: Config): string[] {
+  return [
+    ...(config.command === "dashboard" || (config.cloudwatch && !config.dryRun)
+      ? ["CloudWatch"]
+      : []),
+    ...(config.command === "collect" && config.subnets ? ["EC2 (--subnets)"] : []),
+  ];
+}
+
+/** IMDS: the runtime's (tests), the SDK's, or none when `AWS_EC2_METADATA_DISABLED`. */
+function imdsFor(rt: Runtime): Imds | undefined {
+  return rt.imdsDisabled ? undefined : (rt.imds ?? sdkImds({ clock: rt.clock }));
+}
+
+/**
  * Fails in seconds, before any port is bound, when no source of AWS
  * credentials is present (see credentials.ts); logs the one found at debug.
  */
@@ -412,13 +424,8 @@ async function checkCredentials(config: Config, rt: Runtime): Promise<void> {
     profile: config.profile,
     files,
     readFile: (path) => Deno.readTextFile(path),
-    imds: rt.imdsDisabled ? undefined : (rt.imds ?? sdkImds({ clock: rt.clock })),
-    purpose: [
-      ...(config.command === "dashboard" || (config.cloudwatch && !config.dryRun)
-        ? ["CloudWatch"]
-        : []),
-      ...(config.command === "collect" && config.subnets ? ["EC2 (--subnets)"] : []),
-    ].join(" and "),
+    imds: imdsFor(rt),
+    purpose: awsUses(config).join(" and "),
   });
   log().debug("AWS credentials from {source}", { source });
 }

@@ -87,6 +87,7 @@ export class CycleLog implements Sink {
         eniMax: v("eniMaxAvailable"),
       },
     );
+    if (!log.isEnabledFor("debug")) return;
     log.debug("cycle figures ({baselined} pods baselined this cycle): {figures}", {
       baselined: r.snapshot.podsBaselined,
       figures: [...r.snapshot.values].map(([k, n]) => `${k}=${n}`).join(" "),

@@ -161,11 +161,13 @@ export async function listAll<T, U>(
     }
     rv = page.metadata?.resourceVersion ?? "";
     cont = page.metadata?.continue ?? "";
-    log.debug(
-      `list page ${pages} of ${what}: ${page.items?.length ?? 0} items in ${
-        Math.round(opts.clock.now() - t0)
-      } ms${cont === "" ? ", the last" : ", more to come"}`,
-    );
+    if (log.isEnabledFor("debug")) {
+      log.debug(
+        `list page ${pages} of ${what}: ${page.items?.length ?? 0} items in ${
+          Math.round(opts.clock.now() - t0)
+        } ms${cont === "" ? ", the last" : ", more to come"}`,
+      );
+    }
   } while (cont !== "");
   return { items, resourceVersion: rv };
 }

@@ -64,22 +64,18 @@ function text(content: unknown[], withRequestId: boolean): string {
  */
 export function sdkLogger(part: string): SdkLogger {
   const log = logger(part);
+  const summary = (c: unknown[]) => {
+    if (log.isEnabledFor("trace")) log.trace("{sdk}", { sdk: text(c, true) });
+    else log.debug("{sdk}", { sdk: text(c, false) });
+  };
   return {
     trace: (...c) => log.trace("{sdk}", { sdk: text(c, true) }),
     // the SDK's debug is chatty (every config lookup): ours at trace
     debug: (...c) => log.trace("{sdk}", { sdk: text(c, true) }),
     // one call per command: at debug, and with its request id at trace
-    info: (...c) => {
-      if (log.isEnabledFor("trace")) log.trace("{sdk}", { sdk: text(c, true) });
-      else log.debug("{sdk}", { sdk: text(c, false) });
-    },
+    info: (...c) => summary(c),
     warn: (...c) => log.warn("{sdk}", { sdk: text(c, true) }),
     // a failed command's summary: the caller logs the failure itself (errors once)
-    error: (...c) => {
-      if (c.some(isCommandLog)) {
-        if (log.isEnabledFor("trace")) log.trace("{sdk}", { sdk: text(c, true) });
-        else log.debug("{sdk}", { sdk: text(c, false) });
-      } else log.error("{sdk}", { sdk: text(c, true) });
-    },
+    error: (...c) => c.some(isCommandLog) ? summary(c) : log.error("{sdk}", { sdk: text(c, true) }),
   };
 }

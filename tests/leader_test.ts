@@ -45,6 +45,8 @@ interface Rig {
   api: FakeApiServer;
   clock: FakeClock;
   start: (id: string) => Replica;
+  /** Starts pod-a, lets it take the Lease, then starts pod-b as its standby. */
+  pair: () => Promise<[Replica, Replica]>;
   /** Moves the clock by `ms` in 100 ms steps, letting the running loops go idle after each. */
   advance: (ms: number, idle: number) => Promise<void>;
   t: () => number;
@@ -61,39 +63,47 @@ function withRig(fn: (r: Rig) => Promise<void>): () => Promise<void> {
     const clock = new FakeClock();
     const t0 = clock.now();
     const replicas: Replica[] = [];
+    const startReplica = (id: string): Replica => {
+      const calls: string[] = [];
+      const stop = new AbortController();
+      const terms: [number, number | undefined][] = [];
+      const r: Replica = {
+        elector: undefined as never,
+        calls,
+        stop,
+        terms,
+        done: undefined as never,
+      };
+      const made = (async () => {
+        const conn = await connectTo(`${dir}/config`);
+        conns.push(conn);
+        r.elector = new LeaderElector(
+          counted(kubeLeaseStore(conn, NS, NAME), calls),
+          id,
+          clock,
+        );
+        await r.elector.run(stop.signal, async (term) => {
+          const i = terms.push([clock.now() - t0, undefined]) - 1;
+          await new Promise((resolve) => term.addEventListener("abort", resolve));
+          (terms[i] as [number, number | undefined])[1] = clock.now() - t0;
+        });
+      })();
+      r.done = made;
+      replicas.push(r);
+      return r;
+    };
     try {
       await fn({
         api,
         clock,
         t: () => clock.now() - t0,
-        start: (id) => {
-          const calls: string[] = [];
-          const stop = new AbortController();
-          const terms: [number, number | undefined][] = [];
-          const r: Replica = {
-            elector: undefined as never,
-            calls,
-            stop,
-            terms,
-            done: undefined as never,
-          };
-          const made = (async () => {
-            const conn = await connectTo(`${dir}/config`);
-            conns.push(conn);
-            r.elector = new LeaderElector(
-              counted(kubeLeaseStore(conn, NS, NAME), calls),
-              id,
-              clock,
-            );
-            await r.elector.run(stop.signal, async (term) => {
-              const i = terms.push([clock.now() - t0, undefined]) - 1;
-              await new Promise((resolve) => term.addEventListener("abort", resolve));
-              (terms[i] as [number, number | undefined])[1] = clock.now() - t0;
-            });
-          })();
-          r.done = made;
-          replicas.push(r);
-          return r;
+        start: startReplica,
+        pair: async () => {
+          const a = startReplica("pod-a");
+          await clock.sleepersAtLeast(1);
+          const b = startReplica("pod-b");
+          await clock.sleepersAtLeast(2);
+          return [a, b];
         },
         advance: async (ms, idle) => {
           for (let done = 0; done < ms; done += 100) {
@@ -146,11 +156,8 @@ Deno.test(
 
 Deno.test(
   "the leader dies without releasing: the standby takes over 15 s after it last saw a renewal",
-  withRig(async ({ clock, start, advance, t }) => {
-    const a = start("pod-a");
-    await clock.sleepersAtLeast(1);
-    const b = start("pod-b");
-    await clock.sleepersAtLeast(2);
+  withRig(async ({ pair, advance, t }) => {
+    const [a, b] = await pair();
     await advance(4_000, 2);
     // SIGKILL: a's loop stops, nothing is released
     const lastRenew = t() - (t() % 2_000);
@@ -165,11 +172,8 @@ Deno.test(
 
 Deno.test(
   "release on shutdown: the holder is cleared and the standby leads at its next retry",
-  withRig(async ({ api, clock, start, advance, t }) => {
-    const a = start("pod-a");
-    await clock.sleepersAtLeast(1);
-    const b = start("pod-b");
-    await clock.sleepersAtLeast(2);
+  withRig(async ({ api, pair, advance, t }) => {
+    const [a, b] = await pair();
     await advance(3_000, 2);
     a.stop.abort();
     await a.done;
@@ -188,11 +192,8 @@ Deno.test(
 
 Deno.test(
   "cut off from the API server, the leader gives up before its lease can expire; nobody leads",
-  withRig(async ({ api, clock, start, advance, t }) => {
-    const a = start("pod-a");
-    await clock.sleepersAtLeast(1);
-    const b = start("pod-b");
-    await clock.sleepersAtLeast(2);
+  withRig(async ({ api, pair, advance, t }) => {
+    const [a, b] = await pair();
     await advance(4_000, 2);
     const lastRenew = t() - (t() % 2_000);
     api.leasesDown = true;

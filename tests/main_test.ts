@@ -20,6 +20,30 @@ async function runToEnd(args: string[], env: Record<string, string>) {
   };
 }
 
+/** Writes `<home>/.kube/config`: one cluster, one user, one current context. */
+function kubeconfigIn(home: string, cluster: string, user: string[]): void {
+  Deno.mkdirSync(`${home}/.kube`);
+  Deno.writeTextFileSync(
+    `${home}/.kube/config`,
+    [
+      "apiVersion: v1",
+      "kind: Config",
+      "clusters:",
+      "- name: c",
+      `  cluster: ${cluster}`,
+      "users:",
+      "- name: u",
+      "  user:",
+      ...user,
+      "contexts:",
+      "- name: x",
+      "  context: {cluster: c, user: u}",
+      "current-context: x",
+      "",
+    ].join("\n"),
+  );
+}
+
 Deno.test("--help and --version exit 0", opts, async () => {
   const help = await runToEnd(["--help"], { PATH: "/usr/bin:/bin", ...passThrough() });
   assertEquals(help.code, 0);
@@ -195,28 +219,9 @@ Deno.test(
   async () => {
     const home = Deno.makeTempDirSync();
     try {
-      Deno.mkdirSync(`${home}/.kube`);
-      Deno.writeTextFileSync(
-        `${home}/.kube/config`,
-        [
-          "apiVersion: v1",
-          "kind: Config",
-          "clusters:",
-          "- name: c",
-          "  cluster:",
-          "    server: https://127.0.0.1:1",
-          "    certificate-authority: /etc/hostname",
-          "users:",
-          "- name: u",
-          "  user:",
-          "    token: not-a-real-token",
-          "contexts:",
-          "- name: x",
-          "  context: {cluster: c, user: u}",
-          "current-context: x",
-          "",
-        ].join("\n"),
-      );
+      kubeconfigIn(home, "{server: 'https://127.0.0.1:1', certificate-authority: /etc/hostname}", [
+        "    token: not-a-real-token",
+      ]);
       const r = await runToEnd(
         ["--once", "--dry-run", "--cluster-id", "x", "--log-format", "text"],
         {
@@ -325,28 +330,11 @@ Deno.test(
   async () => {
     const home = Deno.makeTempDirSync();
     try {
-      Deno.mkdirSync(`${home}/.kube`);
       Deno.mkdirSync(`${home}/bin`);
       Deno.writeTextFileSync(`${home}/bin/kubelogin`, "#!/bin/sh\necho {}\n", { mode: 0o755 });
-      Deno.writeTextFileSync(
-        `${home}/.kube/config`,
-        [
-          "apiVersion: v1",
-          "kind: Config",
-          "clusters:",
-          "- name: c",
-          "  cluster: {server: 'https://127.0.0.1:1'}",
-          "users:",
-          "- name: u",
-          "  user:",
-          "    exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: kubelogin}",
-          "contexts:",
-          "- name: x",
-          "  context: {cluster: c, user: u}",
-          "current-context: x",
-          "",
-        ].join("\n"),
-      );
+      kubeconfigIn(home, "{server: 'https://127.0.0.1:1'}", [
+        "    exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: kubelogin}",
+      ]);
       const run = (path: string) =>
         runToEnd(["--once", "--dry-run", "--cluster-id", "x"], {
           PATH: path,

@@ -60,20 +60,21 @@ MOD
   go build -o "$out" .
 }
 
-install_imds_mock() {
-  local out="$BIN/ec2-metadata-mock-$IMDS_MOCK_VERSION"
+# go install <package>@<version> into the cache as <name>-<version>
+go_install() { # $1 name, $2 package, $3 version
+  local out="$BIN/$1-$3"
   [ -x "$out" ] && return 0
-  log "installing amazon-ec2-metadata-mock $IMDS_MOCK_VERSION"
-  GOBIN="$CACHE/gobin" go install "github.com/aws/amazon-ec2-metadata-mock/cmd/ec2-metadata-mock@$IMDS_MOCK_VERSION"
-  mv "$CACHE/gobin/ec2-metadata-mock" "$out"
+  log "building $1 $3 from the Go module proxy"
+  GOBIN="$CACHE/gobin" go install "$2@$3"
+  mv "$CACHE/gobin/$(basename "$2")" "$out"
+}
+
+install_imds_mock() {
+  go_install ec2-metadata-mock github.com/aws/amazon-ec2-metadata-mock/cmd/ec2-metadata-mock "$IMDS_MOCK_VERSION"
 }
 
 install_helm() {
-  local out="$BIN/helm-$HELM_VERSION"
-  [ -x "$out" ] && return 0
-  log "building helm $HELM_VERSION from the Go module proxy"
-  GOBIN="$CACHE/gobin" go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
-  mv "$CACHE/gobin/helm" "$out"
+  go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION"
 }
 
 install_moto() {

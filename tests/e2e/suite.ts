@@ -135,6 +135,15 @@ async function addNode(
   return n;
 }
 
+/** Stops every simulated node and deletes its pod (the next scenario starts from none). */
+async function removeNodes(): Promise<void> {
+  for (const n of nodes) {
+    n.close();
+    await deletePod(cluster.kube, n.name).catch(() => {});
+  }
+  nodes.length = 0;
+}
+
 /** Deterministic movement: counters grow, gauges wobble. */
 function grow(seed: number): (f: NodeFigures) => void {
   let i = 0;
@@ -572,11 +581,7 @@ Deno.test(
     compare(got, want);
     // the restart shows as the new counts, never a negative or a cluster-wide jump
     assert((got.get("addReqCount")?.v ?? []).every((v) => v >= 0));
-    for (const n of nodes) {
-      n.close();
-      await deletePod(cluster.kube, n.name).catch(() => {});
-    }
-    nodes.length = 0;
+    await removeNodes();
   },
 );
 
@@ -776,11 +781,7 @@ Deno.test(
     }, 0);
     assertEquals(total, served);
     assert((nodes.find((x) => x.name === "aws-node-r3")?.served.length ?? 0) >= 2);
-    for (const x of nodes) {
-      x.close();
-      await deletePod(cluster.kube, x.name).catch(() => {});
-    }
-    nodes.length = 0;
+    await removeNodes();
   },
 );
 

@@ -3,19 +3,19 @@
  * cluster-wide and publishes them to CloudWatch and Prometheus.
  *
  * Thin on purpose: read args and environment once, set up logging, hand
- * over to `lib/app.ts`, and turn what comes back (or is thrown) into the
+ * over to `lib/app/app.ts`, and turn what comes back (or is thrown) into the
  * exit code: the one place errors become exit codes. Only this file exits.
  *
  * @module
  */
 
 import denoJson from "./deno.json" with { type: "json" };
-import { helpText, logFormatOf, parseConfig } from "./lib/config.ts";
-import { errorText, exitCodeFor, UserError } from "./lib/errors.ts";
-import { logger, setupLogging } from "./lib/logging.ts";
-import { runApp } from "./lib/app.ts";
-import { systemClock } from "./lib/clock.ts";
-import { runtimeFromEnv } from "./lib/runtime.ts";
+import { helpText, logFormatOf, parseConfig } from "./lib/cli/config.ts";
+import { errorText, exitCodeFor, UserError } from "./lib/base/errors.ts";
+import { logger, setupLogging } from "./lib/base/logging.ts";
+import { runApp } from "./lib/app/app.ts";
+import { systemClock } from "./lib/base/clock.ts";
+import { runtimeFromEnv } from "./lib/cli/env_facts.ts";
 
 async function main(): Promise<number> {
   const env = Deno.env.toObject();

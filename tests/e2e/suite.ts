@@ -30,9 +30,9 @@ import { passThrough, readLines, spawnHelper } from "../support/harness.ts";
 import { certFile } from "../../tools/fake_apiserver.ts";
 import { freshNode, type NodeFigures } from "../../tools/sim.ts";
 import { API, Cluster, createPod, deletePod, Kube, MOTO_URL, SimNode } from "./env.ts";
-import { METRICS } from "../../lib/catalog.ts";
-import { dashboardBody } from "../../lib/dashboard.ts";
-import { parseExposition } from "../../lib/expfmt.ts";
+import { METRICS } from "../../lib/model/families.ts";
+import { dashboardBody } from "../../lib/outputs/dashboard.ts";
+import { parseExposition } from "../../lib/model/exposition.ts";
 
 if (Deno.env.get("E2E_NETNS") === undefined) {
   throw new Error("run the e2e suite through `deno task e2e` (it needs its own network namespace)");

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { type Clock, systemClock } from "../../lib/clock.ts";
+import { type Clock, systemClock } from "../../lib/base/clock.ts";
 
 interface Timer {
   readonly at: number;

@@ -5,15 +5,15 @@
  * @module
  */
 
-import { parseConfig } from "../../lib/config.ts";
-import { runApp, type Runtime } from "../../lib/app.ts";
-import { connect, type KubeConnection } from "../../lib/kubeconfig.ts";
-import type { Clock } from "../../lib/clock.ts";
+import { parseConfig } from "../../lib/cli/config.ts";
+import { runApp, type Runtime } from "../../lib/app/app.ts";
+import { connect, type KubeConnection } from "../../lib/kube/kubeconfig.ts";
+import type { Clock } from "../../lib/base/clock.ts";
 import { fastClock } from "./fake_clock.ts";
-import type { CycleReport } from "../../lib/collector.ts";
-import { errorText, exitCodeFor } from "../../lib/errors.ts";
-import { ImdsUnavailable } from "../../lib/identity.ts";
-import { logger } from "../../lib/logging.ts";
+import type { CycleReport } from "../../lib/sources/aws_node.ts";
+import { errorText, exitCodeFor } from "../../lib/base/errors.ts";
+import { ImdsUnavailable } from "../../lib/aws/identity.ts";
+import { logger } from "../../lib/base/logging.ts";
 import { LogCapture } from "./logs.ts";
 import { passThrough } from "../../tools/spawn.ts";
 import { FakeApiServer } from "../../tools/fake_apiserver.ts";

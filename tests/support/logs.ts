@@ -4,7 +4,7 @@
  * @module
  */
 
-import { setupLogging } from "../../lib/logging.ts";
+import { setupLogging } from "../../lib/base/logging.ts";
 
 /** Every log line of the program, as it is written. */
 export class LogCapture {

@@ -1,0 +1,96 @@
+/**
+ * The cycle log: a {@linkcode Sink} that writes one line per cycle (the
+ * pods and the cluster's IP and ENI figures; all 21 figures at debug) and one warning per failed pod, up to
+ * a cap, then a summary of the rest by failure kind.
+ *
+ * @module
+ */
+
+import type { CycleReport } from "../sources/aws_node.ts";
+import { logger } from "../base/logging.ts";
+import type { Sink } from "./output.ts";
+
+/** Failed pods logged one by one per cycle before a summary line. @default 20 */
+export const DEFAULT_MAX_FAILURE_LOGS = 20;
+
+/** Logs each cycle. */
+export class CycleLog implements Sink {
+  readonly name = "log";
+  readonly #maxFailureLogs: number;
+
+  /**
+   * @param maxFailureLogs failed pods logged one by one per cycle @default 20
+   */
+  constructor(maxFailureLogs = DEFAULT_MAX_FAILURE_LOGS) {
+    this.#maxFailureLogs = maxFailureLogs;
+  }
+
+  observe(r: CycleReport): void {
+    const log = logger("collector");
+    if (r.aborted) return;
+    if (r.listError !== undefined) {
+      log.error("cycle failed: {error}; nothing published for this cycle", {
+        error: r.listError,
+      });
+      return;
+    }
+    if (r.listStale !== undefined) log.warn("pods: {stale}", { stale: r.listStale });
+    const max = this.#maxFailureLogs;
+    for (const f of r.failures.slice(0, max)) {
+      log.warn("scrape of pod {pod} on node {node} failed ({kind}): {reason}", {
+        pod: `${f.target.namespace}/${f.target.name}`,
+        node: f.target.node,
+        kind: f.error.kind,
+        reason: f.error.message,
+      });
+    }
+    if (r.failures.length > max) {
+      const byKind: Record<string, number> = {};
+      for (const f of r.failures) byKind[f.error.kind] = (byKind[f.error.kind] ?? 0) + 1;
+      log.warn("{more} more pods failed this cycle ({byKind})", {
+        more: r.failures.length - max,
+        byKind: Object.entries(byKind).map(([k, n]) => `${k}: ${n}`).join(", "),
+      });
+    }
+    const summary = {
+      found: r.found,
+      scraped: r.scraped,
+      failed: r.failures.length,
+      notRunning: r.notRunning,
+      durationMs: Math.round(r.durationMs),
+    };
+    if (r.snapshot === null) {
+      log.error(
+        "cycle: {found} pods found, none scraped ({failed} failed, {notRunning} not running): " +
+          "nothing published for this cycle",
+        summary,
+      );
+      return;
+    }
+    const v = (name: string) => r.snapshot?.values.get(name) ?? 0;
+    const h = r.snapshot.headroom;
+    log.info(
+      "cycle: {scraped} of {found} pods scraped ({failed} failed, {notRunning} not running) " +
+        "in {durationMs} ms; IPs {assigned} assigned of {total} (max {max}), ENIs {enis} of {eniMax}" +
+        (h === undefined
+          ? ""
+          : "; least IP headroom {headroom} on node {node}, {near} nodes under {threshold}"),
+      {
+        ...(h === undefined
+          ? {}
+          : { headroom: h.min, node: h.node, near: h.nearLimit, threshold: h.threshold }),
+        ...summary,
+        assigned: v("assignIPAddresses"),
+        total: v("totalIPAddresses"),
+        max: v("maxIPAddresses"),
+        enis: v("eniAllocated"),
+        eniMax: v("eniMaxAvailable"),
+      },
+    );
+    if (!log.isEnabledFor("debug")) return;
+    log.debug("cycle figures ({baselined} pods baselined this cycle): {figures}", {
+      baselined: r.snapshot.podsBaselined,
+      figures: [...r.snapshot.values].map(([k, n]) => `${k}=${n}`).join(" "),
+    });
+  }
+}

@@ -1,0 +1,280 @@
+/**
+ * One collection cycle, and nothing else: list the aws-node pods, scrape
+ * the running ones with bounded concurrency and a per-scrape timeout, parse
+ * each body and fold it into the cycle's aggregation as soon as it arrives,
+ * and return a {@linkcode CycleReport}. What happens to the report (logs,
+ * CloudWatch, `/metrics`) is the sinks' business (`outputs/output.ts`); when cycles
+ * run is the scheduler's (`app/scheduler.ts`).
+ *
+ * @module
+ */
+
+import {
+  AggregatorState,
+  type ClusterSnapshot,
+  CycleAggregation,
+  START_TIME_FAMILY,
+  type SubnetFigure,
+} from "../model/aggregation.ts";
+import { ExpositionParseError, parseExposition, quote, QUOTE_MAX } from "../model/exposition.ts";
+import { METRICS } from "../model/families.ts";
+import { type Clock, deadline } from "../base/clock.ts";
+import { errorText } from "../base/errors.ts";
+import type { Target, TargetLister } from "../kube/pod_watcher.ts";
+import { logger } from "../base/logging.ts";
+import { mapLanes } from "../scrape/lanes.ts";
+import { ScrapeError, type Scraper } from "../scrape/scraper.ts";
+
+const log = logger("collector");
+
+/** Families the aggregation reads. */
+const WANTED: ReadonlySet<string> = new Set([...METRICS.map((m) => m.family), START_TIME_FAMILY]);
+
+/** Time the credential refresh before the scrapes may take, ms (an exec plugin). */
+export const PREPARE_TIMEOUT_MS = 30_000;
+
+/**
+ * Time after which a scrape leaves its slot of `--scrape-concurrency` for
+ * the slow lane, ms (a healthy scrape takes milliseconds). @default 500
+ */
+export const SLOW_AFTER_MS = 500;
+/**
+ * Size of the slow lane, in multiples of `--scrape-concurrency`: scrapes that
+ * outlived {@linkcode SLOW_AFTER_MS}, and pods that timed out last cycle.
+ * @default 16
+ */
+export const SLOW_LANE_FACTOR = 16;
+
+/** A pod whose scrape failed this cycle. */
+export interface Failure {
+  /** The pod. */
+  readonly target: Target;
+  /** Why. */
+  readonly error: ScrapeError;
+}
+
+/** What one cycle did. */
+export interface CycleReport {
+  /** When the cycle started (the datums' timestamp). */
+  readonly startedAt: Date;
+  /** Wall time of the cycle. */
+  readonly durationMs: number;
+  /** Pods listed; `undefined` when the listing itself failed. */
+  readonly found: number | undefined;
+  /** Listed pods not Running with an IP (not scraped). */
+  readonly notRunning: number;
+  /** Pods scraped and parsed. */
+  readonly scraped: number;
+  /** Pods whose scrape or parse failed. */
+  readonly failures: readonly Failure[];
+  /** The cluster figures; `null` when no pod was scraped. */
+  readonly snapshot: ClusterSnapshot | null;
+  /** The listing's error, when it failed. */
+  readonly listError: string | undefined;
+  /** Why the pod set may be out of date (the watch is down); `undefined` when current. */
+  readonly listStale: string | undefined;
+  /** True when shutdown interrupted the cycle (its data is discarded). */
+  readonly aborted: boolean;
+  /**
+   * False for a sample taken only to set the counters' baselines (the first
+   * of `--once`), whose figures are not published. @default true
+   */
+  readonly publish: boolean;
+}
+
+/** Collector settings. */
+export interface CollectorOptions {
+  /** Seconds one scrape may take. */
+  readonly scrapeTimeoutSeconds: number;
+  /** Scrapes in flight at once. */
+  readonly scrapeConcurrency: number;
+  /** `--headroom-threshold`; `undefined` (`--no-headroom`): no headroom figures. */
+  readonly headroomThreshold?: number | undefined;
+}
+
+/** Where a cycle finds the subnets' free IPs (the last refresh); see sources/subnets.ts. */
+export interface SubnetSource {
+  /** The subnets as last read, sorted by id; `undefined` before the first good read. */
+  current(): readonly SubnetFigure[] | undefined;
+}
+
+/** What the collector talks to. */
+export interface CollectorDeps {
+  /** Lists the pods. */
+  readonly lister: TargetLister;
+  /** Scrapes one pod. */
+  readonly scraper: Scraper;
+  /** Time: cycle timestamps and every timeout. */
+  readonly clock: Clock;
+  /** The subnets' free IPs (`--subnets`). */
+  readonly subnets?: SubnetSource;
+}
+
+/** Runs cycles; carries the counters' state from one cycle to the next. */
+export class Collector {
+  readonly #deps: CollectorDeps;
+  readonly #opts: CollectorOptions;
+  readonly #state = new AggregatorState();
+  /** keys of pods whose last scrape timed out */
+  readonly #suspects = new Set<string>();
+
+  /**
+   * @param deps pod source, scraper, clock
+   * @param opts timeout and concurrency
+   */
+  constructor(deps: CollectorDeps, opts: CollectorOptions) {
+    this.#deps = deps;
+    this.#opts = opts;
+  }
+
+  /**
+   * One cycle: list → scrape → fold → report. Never throws: a failed listing
+   * or scrape is part of the report.
+   *
+   * @param signal shutdown; an interrupted cycle leaves the counters' state as it was
+   * @returns what happened
+   */
+  async collect(signal: AbortSignal): Promise<CycleReport> {
+    const { clock } = this.#deps;
+    const t0 = clock.now();
+    const startedAt = new Date(t0);
+    const timeoutMs = this.#opts.scrapeTimeoutSeconds * 1000;
+    const base = { startedAt, notRunning: 0, scraped: 0, failures: [], snapshot: null };
+
+    let targets: readonly Target[];
+    let stale: string | undefined;
+    try {
+      // the lister bounds each of its requests itself (a first LIST of a
+      // large cluster is many pages): only shutdown stops it from here
+      ({ targets, stale } = await this.#deps.lister.list(signal));
+      const prep = deadline(clock, signal, PREPARE_TIMEOUT_MS);
+      try {
+        await this.#deps.scraper.prepare(prep.signal);
+      } finally {
+        prep.release();
+      }
+    } catch (e) {
+      return {
+        ...base,
+        durationMs: clock.now() - t0,
+        found: undefined,
+        listError: errorText(e),
+        listStale: undefined,
+        aborted: signal.aborted,
+        publish: true,
+      };
+    }
+
+    const running = targets.filter((t) => t.running);
+    const listed = new Set(targets.map((t) => t.key));
+    // each pod is folded in as soon as it is parsed, so its body and
+    // samples become garbage at once
+    const cycle = new CycleAggregation(this.#state, this.#opts.headroomThreshold);
+    const outcomes = await mapLanes(
+      running,
+      (t) => this.#suspects.has(t.key),
+      {
+        fast: this.#opts.scrapeConcurrency,
+        slow: this.#opts.scrapeConcurrency * SLOW_LANE_FACTOR,
+        slowAfterMs: SLOW_AFTER_MS,
+        timer: (ms) => clock.timeout(ms),
+      },
+      async (t) => {
+        const d = deadline(clock, signal, timeoutMs);
+        try {
+          return await this.#scrapeOne(t, d.signal, cycle);
+        } finally {
+          d.release();
+        }
+      },
+    );
+    let scraped = 0;
+    const failures: Failure[] = [];
+    outcomes.forEach((o, i) => {
+      const t = running[i] as Target;
+      if (o instanceof ScrapeError) failures.push({ target: t, error: o });
+      else scraped++;
+      // a pod that timed out starts in the slow lane next cycle, until it answers
+      if (o instanceof ScrapeError && o.kind === "timeout") this.#suspects.add(t.key);
+      else if (!signal.aborted) this.#suspects.delete(t.key);
+    });
+    for (const key of this.#suspects) if (!listed.has(key)) this.#suspects.delete(key);
+    const aborted = signal.aborted;
+    return {
+      startedAt,
+      found: targets.length,
+      notRunning: targets.length - running.length,
+      scraped,
+      failures,
+      listError: undefined,
+      listStale: stale,
+      // an interrupted cycle commits nothing: the next one diffs against the last good values
+      snapshot: aborted ? null : this.#withSubnets(cycle.finish(listed)),
+      durationMs: clock.now() - t0,
+      aborted,
+      publish: true,
+    };
+  }
+
+  /** The snapshot with the subnets' figures of the last refresh, when there are any. */
+  #withSubnets(snapshot: ClusterSnapshot | null): ClusterSnapshot | null {
+    const subnets = this.#deps.subnets?.current();
+    return snapshot === null || subnets === undefined ? snapshot : { ...snapshot, subnets };
+  }
+
+  async #scrapeOne(
+    target: Target,
+    signal: AbortSignal,
+    cycle: CycleAggregation,
+  ): Promise<true | ScrapeError> {
+    const t0 = this.#deps.clock.now();
+    const outcome = await this.#scrapeAndFold(target, signal, cycle);
+    if (log.isEnabledFor("debug")) {
+      const ms = Math.round(this.#deps.clock.now() - t0);
+      const what = typeof outcome === "number"
+        ? `HTTP 200, ${outcome} bytes`
+        : `${
+          outcome.status === undefined ? "" : `HTTP ${outcome.status}, `
+        }${outcome.kind}: ${outcome.message}`;
+      log.debug(
+        `scrape of ${target.namespace}/${target.name} (node ${target.node}): ${what}, ${ms} ms`,
+      );
+    }
+    return typeof outcome === "number" ? true : outcome;
+  }
+
+  async #scrapeAndFold(
+    target: Target,
+    signal: AbortSignal,
+    cycle: CycleAggregation,
+  ): Promise<number | ScrapeError> {
+    let body: string;
+    try {
+      body = await this.#deps.scraper.scrape(target, signal);
+    } catch (e) {
+      if (e instanceof ScrapeError && e.kind === "timeout") {
+        return new ScrapeError("timeout", `timed out after ${this.#opts.scrapeTimeoutSeconds} s`);
+      }
+      return e instanceof ScrapeError ? e : new ScrapeError("network", errorText(e));
+    }
+    try {
+      // only the families the aggregation reads are materialised; the rest
+      // of the body (Go runtime metrics, most of it) is skipped line by line
+      const families = parseExposition(body, { wanted: WANTED });
+      if (![...families.keys()].some((f) => f !== START_TIME_FAMILY)) {
+        return new ScrapeError(
+          "parse",
+          `the body (${body.length} characters) has none of aws-node's awscni_* metrics, ` +
+            `starting ${quote(body.slice(0, QUOTE_MAX + 1))}: is it aws-node's metrics endpoint?`,
+        );
+      }
+      cycle.add({ pod: target.key, node: target.node, families });
+      return body.length;
+    } catch (e) {
+      if (e instanceof ExpositionParseError) {
+        return new ScrapeError("parse", `metrics text is malformed at ${e.message}`);
+      }
+      return new ScrapeError("parse", errorText(e));
+    }
+  }
+}

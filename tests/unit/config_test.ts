@@ -1,0 +1,439 @@
+import { assert, assertEquals, assertThrows } from "../support/assert.ts";
+import { type Config, ConfigError, helpText, OPTIONS, parseConfig } from "../../lib/cli/config.ts";
+import { runtimeFromEnv } from "../../lib/cli/env_facts.ts";
+
+function run(args: string[], env: Record<string, string> = {}, tty = false): Config {
+  const r = parseConfig(args, env, tty);
+  assert(r.kind === "run");
+  return r.config;
+}
+
+Deno.test("defaults match the existing contract", () => {
+  const c = run([]);
+  assertEquals(c.command, "collect");
+  assertEquals(c.kubeconfig, []);
+  assertEquals(c.context, undefined);
+  assertEquals(c.namespace, "kube-system");
+  assertEquals(c.selector, "k8s-app=aws-node");
+  assertEquals(c.metricsPort, 61678);
+  assertEquals(c.cloudwatch, true);
+  assertEquals(c.prometheus, false);
+  assertEquals(c.intervalSeconds, 30);
+  assertEquals(c.clusterId, undefined);
+  assertEquals(c.region, undefined);
+  assertEquals(c.scrapeConcurrency, 32);
+  assertEquals(c.scrapeTimeoutSeconds, 10);
+  assertEquals(c.once, false);
+  assertEquals(c.dryRun, false);
+  assertEquals(c.logLevel, "info");
+  assertEquals(c.logFormat, "json");
+  assertEquals(c.listen, { hostname: "0.0.0.0", port: 61681 });
+  assertEquals(c.bufferMaxDatums, 60480);
+  assert(Object.isFrozen(c));
+});
+
+Deno.test("log format defaults to text on a terminal", () => {
+  assertEquals(run([], {}, true).logFormat, "text");
+  assertEquals(run(["--log-format", "JSON"], {}, true).logFormat, "json");
+});
+
+Deno.test("environment variables are read", () => {
+  const c = run([], {
+    USE_CLOUDWATCH: "No",
+    USE_PROMETHEUS: "YES",
+    METRIC_UPDATE_INTERVAL: "60",
+    AWS_CLUSTER_ID: "prod-1",
+    AWS_REGION: "eu-west-1",
+    AWS_VPC_K8S_CNI_LOGLEVEL: "DEBUG",
+    KUBECONFIG: "/a:/b",
+    AWS_PROFILE: "dev",
+  });
+  assertEquals(c.cloudwatch, false);
+  assertEquals(c.prometheus, true);
+  assertEquals(c.intervalSeconds, 60);
+  assertEquals(c.clusterId, { value: "prod-1", source: "AWS_CLUSTER_ID" });
+  assertEquals(c.region, { value: "eu-west-1", source: "AWS_REGION" });
+  assertEquals(c.logLevel, "debug");
+  assertEquals(c.kubeconfig, ["/a", "/b"]);
+  assertEquals(c.profile, "dev");
+});
+
+Deno.test("AWS_DEFAULT_REGION is used after AWS_REGION; empty variables are unset", () => {
+  assertEquals(run([], { AWS_DEFAULT_REGION: "us-west-2" }).region, {
+    value: "us-west-2",
+    source: "AWS_DEFAULT_REGION",
+  });
+  assertEquals(
+    run([], { AWS_REGION: "eu-west-1", AWS_DEFAULT_REGION: "eu-west-2" }).region?.value,
+    "eu-west-1",
+  );
+  assertEquals(run([], { AWS_CLUSTER_ID: "", USE_CLOUDWATCH: " " }).clusterId, undefined);
+  assertEquals(run([], { USE_CLOUDWATCH: "" }).cloudwatch, true);
+});
+
+Deno.test("a flag beats its variable", () => {
+  const env = {
+    USE_CLOUDWATCH: "true",
+    USE_PROMETHEUS: "false",
+    METRIC_UPDATE_INTERVAL: "60",
+    AWS_CLUSTER_ID: "env-id",
+    AWS_REGION: "env-region",
+    AWS_VPC_K8S_CNI_LOGLEVEL: "error",
+    KUBECONFIG: "/env",
+    AWS_PROFILE: "env-profile",
+  };
+  const c = run([
+    "--no-cloudwatch",
+    "--prometheus",
+    "--interval=5",
+    "--cluster-id",
+    "flag-id",
+    "--region",
+    "eu-flag-1",
+    "--log-level",
+    "warn",
+    "--kubeconfig",
+    "/flag",
+    "--profile",
+    "flag-profile",
+  ], env);
+  assertEquals(c.cloudwatch, false);
+  assertEquals(c.prometheus, true);
+  assertEquals(c.intervalSeconds, 5);
+  assertEquals(c.clusterId, { value: "flag-id", source: "--cluster-id" });
+  assertEquals(c.region, { value: "eu-flag-1", source: "--region" });
+  assertEquals(c.logLevel, "warning");
+  assertEquals(c.kubeconfig, ["/flag"]);
+  assertEquals(c.profile, "flag-profile");
+  assertEquals(run(["--cloudwatch"], { USE_CLOUDWATCH: "false" }).cloudwatch, true);
+});
+
+Deno.test("every flag parses", () => {
+  const c = run([
+    "--context=ctx",
+    "--namespace=ns",
+    "--selector=app=x",
+    "--metrics-port=9000",
+    "--scrape-concurrency=4",
+    "--scrape-timeout=2.5",
+    "--dry-run",
+    "--log-format=text",
+    "--listen=127.0.0.1:9999",
+    "--buffer-max-datums=100",
+    "--interval=5",
+  ]);
+  assertEquals(c.context, "ctx");
+  assertEquals(c.namespace, "ns");
+  assertEquals(c.selector, "app=x");
+  assertEquals(c.metricsPort, 9000);
+  assertEquals(c.scrapeConcurrency, 4);
+  assertEquals(c.scrapeTimeoutSeconds, 2.5);
+  assertEquals(run(["--once"]).once, true);
+  assertEquals(c.dryRun, true);
+  assertEquals(c.logFormat, "text");
+  assertEquals(c.listen, { hostname: "127.0.0.1", port: 9999 });
+  assertEquals(c.bufferMaxDatums, 100);
+  assertEquals(c.intervalSeconds, 5);
+  assertEquals(run(["--listen=[::1]:81"]).listen, { hostname: "::1", port: 81 });
+});
+
+Deno.test("dashboard subcommand and its flags", () => {
+  const c = run([
+    "dashboard",
+    "--name=mine",
+    "--alarms",
+    "--ip-utilization-threshold=80",
+    "--alarm-topic-arn=arn:aws:sns:us-east-1:123456789012:t",
+  ]);
+  assertEquals(c.command, "dashboard");
+  assertEquals(c.dashboardName, "mine");
+  assertEquals(c.alarms, true);
+  assertEquals(c.ipUtilizationThreshold, 80);
+  assertEquals(c.alarmTopicArn, "arn:aws:sns:us-east-1:123456789012:t");
+});
+
+Deno.test("help and version", () => {
+  assertEquals(parseConfig(["--help"], {}).kind, "help");
+  assertEquals(parseConfig(["--version"], {}).kind, "version");
+  const text = helpText("1.2.3");
+  for (const o of OPTIONS) assert(text.includes(`--${o.flag}`), o.flag);
+  for (const env of ["USE_CLOUDWATCH", "METRIC_UPDATE_INTERVAL", "AWS_CLUSTER_ID", "AWS_REGION"]) {
+    assert(text.includes(env), env);
+  }
+});
+
+const errors: [string, string[], Record<string, string>, string][] = [
+  ["interval zero", ["--interval", "0"], {}, '"--interval" must be from 1 to 3600: got 0'],
+  ["interval under 1 s", ["--interval", "0.2"], {}, '"--interval" must be from 1 to 3600: got 0.2'],
+  [
+    "interval over an hour",
+    ["--interval", "3000000"],
+    {},
+    '"--interval" must be from 1 to 3600: got 3000000',
+  ],
+  [
+    "scrape timeout not below the interval",
+    ["--interval", "5", "--scrape-timeout", "5"],
+    {},
+    '"--scrape-timeout" must be below the interval (5 s): got 5',
+  ],
+  ["interval text", ["--interval=abc"], {}, '"--interval" must be a number: got "abc"'],
+  ["interval negative", ["--interval=-5"], {}, '"--interval" must be a number: got "-5"'],
+  [
+    "interval env",
+    [],
+    { METRIC_UPDATE_INTERVAL: "30s" },
+    'METRIC_UPDATE_INTERVAL must be a number: got "30s"',
+  ],
+  [
+    "bool env",
+    [],
+    { USE_CLOUDWATCH: "maybe" },
+    'USE_CLOUDWATCH must be true, false, yes or no: got "maybe"',
+  ],
+  [
+    "prometheus env",
+    [],
+    { USE_PROMETHEUS: "1" },
+    'USE_PROMETHEUS must be true, false, yes or no: got "1"',
+  ],
+  [
+    "log level env",
+    [],
+    { AWS_VPC_K8S_CNI_LOGLEVEL: "loud" },
+    'AWS_VPC_K8S_CNI_LOGLEVEL must be one of trace, debug, info, warn, error, fatal: got "loud"',
+  ],
+  [
+    "log level flag",
+    ["--log-level=x"],
+    {},
+    '"--log-level" must be one of trace, debug, info, warn, error, fatal: got "x"',
+  ],
+  ["log format", ["--log-format=xml"], {}, '"--log-format" must be json or text: got "xml"'],
+  ["port range", ["--metrics-port=70000"], {}, '"--metrics-port" must be <= 65535: got 70000'],
+  [
+    "concurrency fraction",
+    ["--scrape-concurrency=1.5"],
+    {},
+    '"--scrape-concurrency" must be a whole number: got "1.5"',
+  ],
+  ["timeout zero", ["--scrape-timeout=0"], {}, '"--scrape-timeout" must be > 0: got 0'],
+  ["buffer", ["--buffer-max-datums=0"], {}, '"--buffer-max-datums" must be > 0: got 0'],
+  [
+    "listen",
+    ["--listen=61681"],
+    {},
+    '"--listen" must be [host]:port with a port from 0 to 65535: got "61681"',
+  ],
+  ["unknown flag", ["--bogus"], {}, 'unknown flag "--bogus": see --help'],
+  ["missing value", ["--interval"], {}, '"--interval" needs a value: got none'],
+  ["empty value", ["--region="], {}, '"--region" needs a value: got ""'],
+  [
+    "region syntax",
+    ["--region", "not a region!!"],
+    {},
+    '"--region" must be an AWS region like us-east-1: got "not a region!!"',
+  ],
+  [
+    "region env",
+    [],
+    { AWS_REGION: "useast1" },
+    'AWS_REGION must be an AWS region like us-east-1: got "useast1"',
+  ],
+  [
+    "endpoint url",
+    [],
+    { AWS_ENDPOINT_URL_CLOUDWATCH: "not-a-url" },
+    'AWS_ENDPOINT_URL_CLOUDWATCH must be an http(s) URL: got "not-a-url"',
+  ],
+  [
+    "endpoint url scheme",
+    ["dashboard"],
+    { AWS_ENDPOINT_URL: "ftp://x" },
+    'AWS_ENDPOINT_URL must be an http(s) URL: got "ftp://x"',
+  ],
+  [
+    "unknown command",
+    ["publish"],
+    {},
+    'unknown command "publish": expected "collect" or "dashboard"',
+  ],
+  ["extra argument", ["collect", "x"], {}, 'unexpected argument "x"'],
+  [
+    "listen with once",
+    ["--once", "--listen", ":9999"],
+    {},
+    '"--listen" does nothing with "--once" (no HTTP server runs for one measurement): drop one',
+  ],
+  [
+    "prometheus with once",
+    ["--once", "--prometheus"],
+    {},
+    '"--prometheus" does nothing with "--once" (no /metrics is served for one measurement): drop one',
+  ],
+  [
+    "buffer bound without a publisher",
+    ["--no-cloudwatch", "--buffer-max-datums", "10"],
+    {},
+    '"--buffer-max-datums" does nothing with CloudWatch off and no "--dry-run": drop it',
+  ],
+  [
+    "headroom threshold with --no-headroom",
+    ["--no-headroom", "--headroom-threshold", "5"],
+    {},
+    '"--headroom-threshold" does nothing with "--no-headroom": drop one',
+  ],
+  [
+    "headroom threshold negative",
+    [],
+    { HEADROOM_THRESHOLD: "-1" },
+    'HEADROOM_THRESHOLD must be a whole number: got "-1"',
+  ],
+  [
+    "subnet refresh without --subnets",
+    ["--subnet-refresh", "60"],
+    {},
+    '"--subnet-refresh" does nothing without "--subnets": add it or drop this',
+  ],
+  [
+    "subnet refresh too often",
+    ["--subnets", "--subnet-refresh", "5"],
+    {},
+    '"--subnet-refresh" must be from 10 to 86400: got 5',
+  ],
+  [
+    "subnet threshold without alarms",
+    ["dashboard", "--subnets", "--subnet-threshold", "20"],
+    {},
+    '"--subnet-threshold" sets the subnet-low alarm: it needs "--subnets" and "--alarms"',
+  ],
+  [
+    "leader election with once",
+    ["--once", "--leader-election"],
+    {},
+    '"--once" and leader election do not go together (one measurement needs no leader): drop one (LEADER_ELECTION=false)',
+  ],
+  [
+    "lease name without leader election",
+    ["--leader-election-name", "x"],
+    {},
+    '"--leader-election-name" does nothing without "--leader-election": add it or drop this',
+  ],
+  [
+    "topic without alarms",
+    ["dashboard", "--alarm-topic-arn", "arn:aws:sns:us-east-1:1:t"],
+    {},
+    '"--alarm-topic-arn" does nothing without "--alarms": add "--alarms" or drop it',
+  ],
+  [
+    "threshold",
+    ["dashboard", "--ip-utilization-threshold=150"],
+    {},
+    '"--ip-utilization-threshold" must be <= 100: got 150',
+  ],
+];
+
+for (const [name, args, env, message] of errors) {
+  Deno.test(`config error: ${name}`, () => {
+    const e = assertThrows(() => parseConfig(args, env), ConfigError);
+    assertEquals(e.message, message);
+  });
+}
+
+Deno.test("runtime facts from the environment", () => {
+  const none = runtimeFromEnv({}, () => false);
+  assertEquals(none, {
+    inCluster: false,
+    homeKubeconfig: undefined,
+    awsConfigFile: undefined,
+    awsCredentialsFile: undefined,
+    credentialEnv: { staticKeys: false, webIdentity: false, container: false },
+    imdsDisabled: false,
+    podName: undefined,
+    podNamespace: undefined,
+  });
+  const pod = runtimeFromEnv(
+    {
+      KUBERNETES_SERVICE_HOST: "10.0.0.1",
+      HOME: "/home/u",
+      AWS_EC2_METADATA_DISABLED: "true",
+      AWS_ROLE_ARN: "arn:aws:iam::1:role/r",
+      AWS_WEB_IDENTITY_TOKEN_FILE: "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
+      AWS_ACCESS_KEY_ID: "AKID",
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: " ",
+      POD_NAME: "cni-metrics-helper-7d9f-x2k",
+    },
+    () => true,
+    (path) => path.endsWith("/serviceaccount/namespace") ? "monitoring\n" : undefined,
+  );
+  assertEquals(pod, {
+    inCluster: true,
+    homeKubeconfig: "/home/u/.kube/config",
+    awsConfigFile: "/home/u/.aws/config",
+    awsCredentialsFile: "/home/u/.aws/credentials",
+    // a key id without its secret is not a source; a blank variable is not set
+    credentialEnv: { staticKeys: false, webIdentity: true, container: false },
+    imdsDisabled: true,
+    podName: "cni-metrics-helper-7d9f-x2k",
+    podNamespace: "monitoring",
+  });
+  assertEquals(
+    runtimeFromEnv({ KUBERNETES_SERVICE_HOST: "x" }, () => false).inCluster,
+    false,
+  );
+  assertEquals(runtimeFromEnv({ AWS_CONFIG_FILE: "/c" }, () => false).awsConfigFile, "/c");
+  const e = assertThrows(
+    () => runtimeFromEnv({ AWS_EC2_METADATA_DISABLED: "sure" }, () => false),
+    ConfigError,
+  );
+  assertEquals(e.message, 'AWS_EC2_METADATA_DISABLED must be true, false, yes or no: got "sure"');
+});
+
+Deno.test("a deployment's variables never make a flag refused: USE_PROMETHEUS with --once", () => {
+  assertEquals(run(["--once"], { USE_PROMETHEUS: "true" }).prometheus, true);
+  assertEquals(
+    run(["--dry-run", "--no-cloudwatch", "--buffer-max-datums", "5"]).bufferMaxDatums,
+    5,
+  );
+});
+
+Deno.test("the scrape timeout defaults to 10 s, or half the interval when that is less", () => {
+  const cases: [string[], number][] = [
+    [[], 10],
+    [["--interval", "60"], 10],
+    [["--interval", "12"], 6],
+    [["--interval", "1"], 0.5],
+    [["--interval", "2", "--scrape-timeout", "1.5"], 1.5],
+  ];
+  for (const [args, want] of cases) {
+    assertEquals(run(args).scrapeTimeoutSeconds, want, args.join(" "));
+  }
+});
+
+Deno.test("headroom and subnet options: defaults, variables, flags", () => {
+  const d = run([]);
+  assertEquals([d.headroom, d.headroomThreshold, d.subnets, d.subnetRefreshSeconds], [
+    true,
+    10,
+    false,
+    300,
+  ]);
+  const e = run([], { HEADROOM_THRESHOLD: "0", USE_SUBNET_METRICS: "true" });
+  assertEquals([e.headroomThreshold, e.subnets], [0, true]);
+  assertEquals(run(["--no-headroom"]).headroom, false);
+  assertEquals(run(["--subnets", "--subnet-refresh", "60"]).subnetRefreshSeconds, 60);
+  const dash = run(["dashboard", "--subnets", "--alarms", "--subnet-threshold", "20"]);
+  assertEquals([dash.subnets, dash.subnetThreshold], [true, 20]);
+  assertEquals(run(["dashboard"]).subnetThreshold, 50);
+});
+
+Deno.test("leader election options: off by default, LEADER_ELECTION, name and namespace", () => {
+  const d = run([]);
+  assertEquals([d.leaderElection, d.leaderElectionName, d.leaderElectionNamespace], [
+    false,
+    "cni-metrics-helper",
+    undefined,
+  ]);
+  const e = run(["--leader-election-namespace", "ops"], { LEADER_ELECTION: "true" });
+  assertEquals([e.leaderElection, e.leaderElectionNamespace], [true, "ops"]);
+});

@@ -165,6 +165,11 @@ export interface LeaderTiming {
   readonly renewDeadlineMs: number;
   /** Between two tries (a standby's GET, a leader's renewal). @default 2000 */
   readonly retryMs: number;
+  /**
+   * The source of the standby's retry jitter: a number in [0, 1) (tests pass
+   * a fixed one). @default Math.random
+   */
+  readonly random?: () => number;
 }
 
 /** client-go's defaults. */
@@ -410,6 +415,6 @@ export class LeaderElector implements LeaderView {
 
   /** The retry period with up to 20 % jitter (client-go's JitterFactor 1.2). */
   #jittered(): number {
-    return this.#timing.retryMs * (1 + 0.2 * Math.random());
+    return this.#timing.retryMs * (1 + 0.2 * (this.#timing.random ?? Math.random)());
   }
 }

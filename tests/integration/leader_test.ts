@@ -12,6 +12,7 @@ import { connectTo } from "../support/harness.ts";
 import { FakeApiServer } from "../../tools/fake_apiserver.ts";
 import type { KubeConnection } from "../../lib/kube/kubeconfig.ts";
 import {
+  DEFAULT_TIMING,
   kubeLeaseStore,
   LeaderElector,
   type LeaseRecord,
@@ -22,6 +23,9 @@ import { setupLogging } from "../../lib/base/logging.ts";
 
 const NS = "kube-system";
 const NAME = "cni-metrics-helper";
+/** A standby retries every 2 s × (1 + 0.2 × 0.5) = 2.2 s: the jitter, fixed. */
+const JITTER = 0.5;
+const TIMING = { ...DEFAULT_TIMING, random: () => JITTER };
 
 /** Counts one replica's requests (to check a standby only reads). */
 function counted(store: LeaseStore, calls: string[]): LeaseStore {
@@ -81,6 +85,7 @@ function withRig(fn: (r: Rig) => Promise<void>): () => Promise<void> {
           counted(kubeLeaseStore(conn, NS, NAME), calls),
           id,
           clock,
+          TIMING,
         );
         await r.elector.run(stop.signal, async (term) => {
           const i = terms.push([clock.now() - t0, undefined]) - 1;
@@ -145,10 +150,11 @@ Deno.test(
     a.calls.length = 0;
     b.calls.length = 0;
     await advance(20_000, 2);
-    // a: a GET and a PUT every retry period; b: one GET a retry period (2 s + up to 20 % jitter)
+    // a: a GET and a PUT every retry period (2 s, no jitter); b: one GET every 2.2 s (2 s and
+    // its jitter): at 2.2, 4.4, ... 19.8 s
     assertEquals(a.calls.filter((c) => c === "update").length, 10);
-    assert(b.calls.every((c) => c === "get"), b.calls.join(","));
-    assert(b.calls.length >= 8 && b.calls.length <= 10, String(b.calls.length));
+    assertEquals(a.calls.filter((c) => c === "get").length, 10);
+    assertEquals(b.calls, Array(9).fill("get"));
     assertEquals(a.terms.length, 1);
     assertEquals(b.terms.length, 0);
   }),
@@ -166,7 +172,10 @@ Deno.test(
     await advance(20_000, 1);
     assertEquals(b.terms.length, 1);
     const took = (b.terms[0] as [number, number | undefined])[0];
-    assert(took - lastRenew >= 15_000 && took - lastRenew <= 17_500, `${lastRenew} → ${took}`);
+    // b (retrying at 2.2, 4.4, 6.6 s, ...) saw a's last renewal (4 s) at 4.4 s: the lease is
+    // a's until 19.4 s, and b takes it at its first retry after that
+    assertEquals(lastRenew, 4_000);
+    assertEquals(took, 19_800);
   }),
 );
 
@@ -184,7 +193,8 @@ Deno.test(
     await advance(3_000, 1);
     assertEquals(b.terms.length, 1);
     const took = (b.terms[0] as [number, number | undefined])[0];
-    assert(took - released <= 2_400, `${released} → ${took}`);
+    // released at 3 s; b's retries: 2.2 s (a held it), 4.4 s (free: b leads)
+    assertEquals([released, took], [3_000, 4_400]);
     const after = api.leases.get(`${NS}/${NAME}`)?.spec as Record<string, unknown>;
     assertEquals([after["holderIdentity"], after["leaseTransitions"]], ["pod-b", 1]);
   }),

@@ -126,10 +126,14 @@ Deno.test("a missing or unreadable kubeconfig exits 1 with a one-line reason", o
 });
 
 Deno.test(
-  "SIGTERM: stops scraping, flushes every pending datum, exits 0",
+  "SIGTERM: stops scraping, flushes every pending datum (one publish still in flight), exits 0",
   opts,
   withWorld(async (w) => {
     w.api.textPod("aws-node-a", awsNodeText({ ...freshNode(1), assigned: 5 }));
+    // CloudWatch holds every request until the helper has said what it flushes: the publish
+    // after cycle 2 (46 datums) is in flight at SIGTERM, whatever the machine's speed
+    let release = () => {};
+    w.cw.gate = new Promise<void>((r) => release = r);
     const child = spawnHelper(
       [
         "--kubeconfig",
@@ -147,28 +151,49 @@ Deno.test(
     );
     let cycles = 0;
     const stderr: string[] = [];
-    const reading = readLines(child.stderr, (line) => {
-      stderr.push(line);
-      if (line.includes('"msg":"cycle:') && ++cycles === 3) {
-        child.kill("SIGTERM");
-      }
-    });
-    const stdout = child.stdout.cancel();
-    const status = await child.status;
-    await reading;
-    await stdout;
-    assertEquals(status.code, 0, stderr.join("\n"));
-    // 3 cycles: one publish of 2 after cycle 2, cycle 3's on shutdown
+    let receivedAtShutdown: number | undefined;
+    try {
+      const reading = readLines(child.stderr, (line) => {
+        stderr.push(line);
+        if (line.includes('"msg":"cycle:') && ++cycles === 3) {
+          child.kill("SIGTERM");
+        }
+        if (line.includes('"msg":"shutting down:')) {
+          receivedAtShutdown = w.cw.datums.length;
+          release();
+        }
+      });
+      const stdout = child.stdout.cancel();
+      const status = await child.status;
+      await reading;
+      await stdout;
+      assertEquals(status.code, 0, stderr.join("\n"));
+    } finally {
+      release();
+    }
+    const msgs = stderr.filter((l) => l.startsWith("{")).map((l) => String(JSON.parse(l)["msg"]));
+    assertEquals(cycles, 3);
+    // 23 datums a cycle (21 and the two headroom figures): cycles 1 and 2 in flight, cycle 3's
+    // queued behind them
+    assertEquals(receivedAtShutdown, 0);
+    assertEquals(msgs.filter((m) => m.startsWith("shutting down:")), [
+      "shutting down: flushing 69 datums",
+    ]);
+    // the flush waited for the request in flight and sent the rest after it: each datum once
+    // (byTimestamp throws on a repeat)
+    assertEquals(msgs.filter((m) => m.startsWith("published ")).length, 1);
+    assert(
+      msgs.some((m) => /^published 69 datums to .* in 2 request\(s\)$/.test(m)),
+      msgs.join("\n"),
+    );
     const sent = byTimestamp(w.cw.datums);
     assertEquals(sent.size, 3);
     assertEquals(w.cw.datums.length, 69);
+    assertEquals(w.cw.requests.map((r) => r.body["MetricData"] as unknown[]).map((d) => d.length), [
+      46,
+      23,
+    ]);
     assertEquals([...sent.values()].map((m) => m.get("assignIPAddresses")), [5, 5, 5]);
-    // 23 datums a cycle (21 and the two headroom figures): 23 are left, or 69 while the
-    // publish after cycle 2 is still in flight
-    assert(
-      stderr.some((l) => /shutting down: flushing (23|69) datums/.test(l)),
-      stderr.join("\n"),
-    );
     assert(w.cw.requests.every((r) => r.accessKeyId === "AKIDTESTEXAMPLE"));
     // no credential or token in the logs
     for (const secret of [w.api.token, "test-secret-do-not-log"]) {

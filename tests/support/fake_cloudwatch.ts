@@ -60,6 +60,11 @@ export class FakeCloudWatch {
   outage: Fault | undefined;
   /** When set, asked for each request (0-based count): a fault to answer with. */
   faultFor: ((n: number) => Fault | undefined) | undefined;
+  /**
+   * When set, each request is held (nothing recorded, no answer) until it
+   * resolves: a publish kept in flight for as long as the test says.
+   */
+  gate: Promise<void> | undefined;
   /** Other operations' handlers (dashboard tests). */
   readonly handlers = new Map<string, (body: Record<string, unknown>) => Response>();
   #server: Deno.HttpServer<Deno.NetAddr>;
@@ -102,6 +107,7 @@ export class FakeCloudWatch {
       ? await new Response(req.body!.pipeThrough(new DecompressionStream("gzip"))).text()
       : await req.text();
     const body = raw === "" ? {} : JSON.parse(raw) as Record<string, unknown>;
+    await this.gate;
     const auth = req.headers.get("authorization") ?? "";
     const scope = /Credential=([^/]+)\/\d+\/([^/]+)\//.exec(auth);
     const fault = this.outage ?? this.faultFor?.(this.requests.length) ?? this.faults.shift();

@@ -2,35 +2,36 @@
  * When cycles run: `run` starts one every interval until shutdown (cycles
  * never overlap; an overrun is logged and the next starts at once), `once`
  * takes two samples one interval apart (the first only sets the counters'
- * baselines). Each report goes to every sink, in order; `flushSinks` asks
- * the sinks that hold data to deliver it within a deadline.
+ * baselines). Each report goes to every output, in order; `flushOutputs` asks
+ * the outputs that hold data to deliver it within a deadline.
  *
  * @module
  */
 
 import type { Clock } from "../base/clock.ts";
-import type { CycleReport } from "../sources/aws_node.ts";
+
 import { logger } from "../base/logging.ts";
-import type { FlushOutcome, Sink } from "../outputs/output.ts";
+import type { FlushOutcome, Output } from "../outputs/output.ts";
+import type { CycleReport } from "../model/report.ts";
 
 /** What the scheduler drives. */
 export interface SchedulerDeps {
   /** One cycle (the collector's `collect`). */
   readonly collect: (signal: AbortSignal) => Promise<CycleReport>;
   /** Where reports go, in order. */
-  readonly sinks: readonly Sink[];
+  readonly outputs: readonly Output[];
   /** Time. */
   readonly clock: Clock;
 }
 
-function deliver(sinks: readonly Sink[], report: CycleReport): void {
-  for (const s of sinks) s.observe(report);
+function deliver(outputs: readonly Output[], report: CycleReport): void {
+  for (const o of outputs) o.observe(report);
 }
 
 /**
  * Cycles every `intervalSeconds` until `signal` aborts.
  *
- * @param deps the cycle, the sinks, the clock
+ * @param deps the cycle, the outputs, the clock
  * @param intervalSeconds seconds between cycle starts
  * @param signal shutdown
  * @param opts `aligned`: cycles start on multiples of the interval since the
@@ -52,7 +53,7 @@ export async function runLoop(
   }
   while (!signal.aborted) {
     const t0 = clock.now();
-    deliver(deps.sinks, await deps.collect(signal));
+    deliver(deps.outputs, await deps.collect(signal));
     if (signal.aborted) break;
     const elapsed = clock.now() - t0;
     if (opts.aligned) {
@@ -83,7 +84,7 @@ export async function runLoop(
  * `--once`: a baseline sample, one interval, a second sample that is
  * published.
  *
- * @param deps the cycle, the sinks, the clock
+ * @param deps the cycle, the outputs, the clock
  * @param intervalSeconds seconds between the two samples' starts
  * @param signal shutdown
  * @returns the second sample's report
@@ -94,28 +95,35 @@ export async function runOnce(
   signal: AbortSignal,
 ): Promise<CycleReport> {
   const first = { ...(await deps.collect(signal)), publish: false };
-  deliver(deps.sinks, first);
+  deliver(deps.outputs, first);
   await deps.clock.sleep(Math.max(0, intervalSeconds * 1000 - first.durationMs), signal);
   const report = await deps.collect(signal);
-  deliver(deps.sinks, report);
+  deliver(deps.outputs, report);
   return report;
 }
 
+/** One output's final flush. */
+export interface OutputFlush {
+  /** The output's name. */
+  readonly name: string;
+  /** What its flush did. */
+  readonly outcome: FlushOutcome;
+}
+
 /**
- * Flushes every sink that holds data, one after the other, all within one
- * deadline.
+ * Asks every output that holds data to deliver it, in order, within `signal`.
  *
- * @param sinks the sinks
+ * @param outputs the outputs
  * @param signal the deadline
- * @returns each flushing sink's outcome, by sink name
+ * @returns each flushing output's outcome
  */
-export async function flushSinks(
-  sinks: readonly Sink[],
+export async function flushOutputs(
+  outputs: readonly Output[],
   signal: AbortSignal,
-): Promise<Map<string, FlushOutcome>> {
-  const out = new Map<string, FlushOutcome>();
-  for (const s of sinks) {
-    if (s.flush !== undefined) out.set(s.name, await s.flush(signal));
+): Promise<OutputFlush[]> {
+  const out: OutputFlush[] = [];
+  for (const o of outputs) {
+    if (o.flush !== undefined) out.push({ name: o.name, outcome: await o.flush(signal) });
   }
   return out;
 }

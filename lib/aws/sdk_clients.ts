@@ -11,8 +11,9 @@ import { MetadataService } from "@aws-sdk/ec2-metadata-service";
 import { type Clock, systemClock, untilAborted } from "../base/clock.ts";
 import { errorText } from "../base/errors.ts";
 import { type Imds, ImdsUnavailable, type TagReader } from "./identity.ts";
-import type { SubnetFigure } from "../model/aggregation.ts";
+
 import type { SubnetEc2 } from "../sources/subnets.ts";
+import type { SubnetFigure } from "../model/report.ts";
 
 /** IMDS client options. */
 export interface ImdsOptions {

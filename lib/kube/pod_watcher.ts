@@ -22,24 +22,9 @@ import { type KubeConnection, KubeError } from "./kubeconfig.ts";
 import { apiStatusText } from "./api_errors.ts";
 import { kubeGet, listAll, readFailure } from "./api_request.ts";
 import { logger } from "../base/logging.ts";
+import type { Target } from "../model/report.ts";
 
 const log = logger("pods");
-
-/** A pod to scrape. */
-export interface Target {
-  /** Stable key: namespace/name/uid (a replaced pod is a new target). */
-  readonly key: string;
-  /** Pod name. */
-  readonly name: string;
-  /** Pod namespace. */
-  readonly namespace: string;
-  /** Node the pod runs on, for logs. */
-  readonly node: string;
-  /** The pod's IP (aws-node is host-network: the node's IP); `""` before it has one. */
-  readonly podIP: string;
-  /** Whether the pod is Running with an IP (others are listed, not scraped). */
-  readonly running: boolean;
-}
 
 /** The pods a cycle works on. */
 export interface PodListing {

@@ -15,7 +15,8 @@
  */
 
 import { type MetricFamily, seriesKey } from "./exposition.ts";
-import { METRICS, type MetricSpec } from "./families.ts";
+import { type AwsNodeFold, METRICS } from "./figures.ts";
+import type { ClusterSnapshot } from "./report.ts";
 
 /** The family aws-node's Go client exposes with its process start time. */
 export const START_TIME_FAMILY = "process_start_time_seconds";
@@ -82,48 +83,6 @@ export interface PodSample {
   readonly families: ReadonlyMap<string, MetricFamily>;
 }
 
-/**
- * The nodes' IP headroom this cycle: a node's headroom is its
- * `awscni_ip_max - awscni_assigned_ip_addresses`, over the nodes scraped
- * this cycle whose body has both families.
- */
-export interface NodeHeadroom {
-  /** The smallest headroom (`minNodeIPHeadroom`). */
-  readonly min: number;
-  /** The node that has it (the first by name on a tie). */
-  readonly node: string;
-  /** Nodes whose headroom is below the threshold (`nodesNearIPLimit`). */
-  readonly nearLimit: number;
-  /** The threshold (`--headroom-threshold`). */
-  readonly threshold: number;
-  /** Nodes that had both families. */
-  readonly nodes: number;
-}
-
-/** One subnet's free IPs, as EC2 DescribeSubnets reported them at the last refresh. */
-export interface SubnetFigure {
-  /** `subnet-…` */
-  readonly subnetId: string;
-  /** e.g. `us-east-1a`. */
-  readonly availabilityZone: string;
-  /** `AvailableIpAddressCount`. */
-  readonly available: number;
-}
-
-/** The cluster figures of one cycle. */
-export interface ClusterSnapshot {
-  /** CloudWatch metric name → cluster value, every row of {@linkcode METRICS}. */
-  readonly values: ReadonlyMap<string, number>;
-  /** Pods whose samples went into the figures. */
-  readonly podsScraped: number;
-  /** Pods that are baselines this cycle (their counters contribute nothing yet). */
-  readonly podsBaselined: number;
-  /** The nodes' IP headroom; `undefined` when turned off or no node had both families. */
-  readonly headroom?: NodeHeadroom | undefined;
-  /** The subnets in use, sorted by id; `undefined` when `--subnets` is off or none is known yet. */
-  readonly subnets?: readonly SubnetFigure[] | undefined;
-}
-
 /** The families a node's IP headroom is computed from. */
 export const HEADROOM_FAMILIES = {
   max: "awscni_ip_max",
@@ -138,9 +97,10 @@ export const HEADROOM_FAMILIES = {
  */
 export class CycleAggregation {
   readonly #state: AggregatorState;
-  readonly #values = new Map<string, number>(METRICS.map((m) => [m.cwName, 0]));
+  readonly #folds: readonly AwsNodeFold[];
+  readonly #values: Map<string, number>;
   readonly #next = new Map<string, PodMemory>();
-  #latency = 0;
+  readonly #latency = new Map<string, number>();
   #baselined = 0;
   readonly #threshold: number | undefined;
   #headroom: { min: number; node: string; near: number; nodes: number } | undefined;
@@ -150,10 +110,17 @@ export class CycleAggregation {
    *
    * @param state the memory carried between cycles (read now, written by `finish`)
    * @param headroomThreshold `--headroom-threshold`; `undefined`: no headroom figures
+   * @param folds the aws-node figures to fold (`figures.ts` `awsNodeFolds`) @default METRICS
    */
-  constructor(state: AggregatorState, headroomThreshold?: number) {
+  constructor(
+    state: AggregatorState,
+    headroomThreshold?: number,
+    folds: readonly AwsNodeFold[] = METRICS,
+  ) {
     this.#state = state;
     this.#threshold = headroomThreshold;
+    this.#folds = folds;
+    this.#values = new Map(folds.map((m) => [m.cwName, 0]));
   }
 
   /** Notes one node's headroom (both families present). */
@@ -188,7 +155,7 @@ export class CycleAggregation {
     // after a restart nothing of the old process is a baseline
     const before = restarted ? undefined : prev?.entries;
     const seen = new Map<number, number>();
-    for (const spec of METRICS) {
+    for (const spec of this.#folds) {
       const fam = families.get(spec.family);
       if (fam === undefined) continue;
       if (spec.kind === "gauge") {
@@ -204,9 +171,12 @@ export class CycleAggregation {
         }
         add(this.#values, spec, inc);
       } else {
-        this.#latency = Math.max(
-          this.#latency,
-          latencyOf(fam, prev !== undefined, state, before, seen),
+        this.#latency.set(
+          spec.cwName,
+          Math.max(
+            this.#latency.get(spec.cwName) ?? 0,
+            latencyOf(fam, prev !== undefined, state, before, seen),
+          ),
         );
       }
     }
@@ -242,7 +212,7 @@ export class CycleAggregation {
     }
     if (this.#next.size === 0) return null;
     for (const [pod, memory] of this.#next) this.#state.pods.set(pod, memory);
-    this.#values.set("awsAPILatency", this.#latency);
+    for (const [name, worst] of this.#latency) this.#values.set(name, worst);
     const h = this.#headroom;
     return {
       values: this.#values,
@@ -279,7 +249,7 @@ export function aggregate(
   return cycle.finish(listed);
 }
 
-function add(values: Map<string, number>, spec: MetricSpec, v: number): void {
+function add(values: Map<string, number>, spec: AwsNodeFold, v: number): void {
   values.set(spec.cwName, (values.get(spec.cwName) ?? 0) + v);
 }
 

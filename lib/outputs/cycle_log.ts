@@ -1,28 +1,32 @@
 /**
  * The cycle log: a {@linkcode Sink} that writes one line per cycle (the
- * pods and the cluster's IP and ENI figures; all 21 figures at debug) and one warning per failed pod, up to
+ * pods and the cluster's IP and ENI figures; every figure of the table at debug) and one warning per failed pod, up to
  * a cap, then a summary of the rest by failure kind.
  *
  * @module
  */
 
-import type { CycleReport } from "../sources/aws_node.ts";
 import { logger } from "../base/logging.ts";
-import type { Sink } from "./output.ts";
+import type { Output } from "./output.ts";
+import { computeFigures, FIGURES, type FigureTable } from "../model/figures.ts";
+import type { CycleReport } from "../model/report.ts";
 
 /** Failed pods logged one by one per cycle before a summary line. @default 20 */
 export const DEFAULT_MAX_FAILURE_LOGS = 20;
 
 /** Logs each cycle. */
-export class CycleLog implements Sink {
+export class CycleLog implements Output {
   readonly name = "log";
   readonly #maxFailureLogs: number;
+  readonly #figures: FigureTable;
 
   /**
    * @param maxFailureLogs failed pods logged one by one per cycle @default 20
+   * @param figures the figures of the debug line @default FIGURES
    */
-  constructor(maxFailureLogs = DEFAULT_MAX_FAILURE_LOGS) {
+  constructor(maxFailureLogs = DEFAULT_MAX_FAILURE_LOGS, figures: FigureTable = FIGURES) {
     this.#maxFailureLogs = maxFailureLogs;
+    this.#figures = figures;
   }
 
   observe(r: CycleReport): void {
@@ -90,7 +94,12 @@ export class CycleLog implements Sink {
     if (!log.isEnabledFor("debug")) return;
     log.debug("cycle figures ({baselined} pods baselined this cycle): {figures}", {
       baselined: r.snapshot.podsBaselined,
-      figures: [...r.snapshot.values].map(([k, n]) => `${k}=${n}`).join(" "),
+      figures: computeFigures(this.#figures, r.snapshot).flatMap(({ figure, values }) =>
+        values.map((v) => {
+          const dims = figure.dimensions.map((d) => v.dimensions?.[d.cloudwatch] ?? "");
+          return `${figure.cloudwatch}${dims.length > 0 ? `{${dims.join(",")}}` : ""}=${v.value}`;
+        })
+      ).join(" "),
     });
   }
 }

@@ -2,13 +2,23 @@
  * The CloudWatch dashboard and alarms the `dashboard` command creates (pure:
  * definitions in, JSON out). The dashboard replaces the user guide's twelve
  * console steps; the alarms cover what operators deploy the helper for:
- * running out of pod IPs.
+ * running out of pod IPs. Each widget's rows and every alarm come from the
+ * figures' declarations (`model/figures.ts`); {@linkcode WIDGETS} only
+ * says how each widget looks, in order.
  *
  * @module
  */
 
 import { DIMENSION, NAMESPACE } from "./datum_buffer.ts";
-import { HEADROOM_METRICS, SUBNET_DIMENSION, SUBNET_METRICS } from "../model/families.ts";
+import {
+  type AlarmInput,
+  type Figure,
+  FIGURES,
+  type FigureTable,
+  type WidgetRow,
+} from "../model/figures.ts";
+
+export type { AlarmInput } from "../model/figures.ts";
 
 /** What the definitions depend on. */
 export interface DashboardTarget {
@@ -45,203 +55,192 @@ interface Widget {
   properties: Record<string, unknown>;
 }
 
+/** How one widget looks; its rows are the figures that name it. */
+export interface WidgetSpec {
+  /** The id figures refer to (`WidgetRow.widget`). */
+  readonly id: string;
+  /** Title. */
+  readonly title: string;
+  /** A full-width row of current values, or a half-width time series. */
+  readonly view: "singleValue" | "timeSeries";
+  /** The statistic of its rows. */
+  readonly stat: "Average" | "Sum" | "Minimum" | "Maximum";
+  /** Metric-math rows before the figures' rows (they refer to the rows' ids). @default none */
+  readonly expressions?: readonly Record<string, unknown>[];
+  /** More widget properties (axes). @default none */
+  readonly extra?: Readonly<Record<string, unknown>>;
+}
+
+const MIN_ZERO = { yAxis: { left: { min: 0 } } };
+
+/** The widgets, in dashboard order (half-width series fill two a row). */
+export const WIDGETS: readonly WidgetSpec[] = Object.freeze([
+  { id: "now", title: "EKS CNI metrics: now", view: "singleValue", stat: "Average" },
+  { id: "ips", title: "IP addresses: assigned, held, max", view: "timeSeries", stat: "Average" },
+  {
+    id: "utilisation",
+    title: "IP utilisation (assigned / max, %)",
+    view: "timeSeries",
+    stat: "Average",
+    expressions: [{ expression: "100 * m1 / m2", label: "IP utilisation %", id: "e1" }],
+    extra: { yAxis: { left: { min: 0, max: 100 } } },
+  },
+  { id: "errors", title: "CNI and AWS API errors (per minute)", view: "timeSeries", stat: "Sum" },
+  {
+    id: "requests",
+    title: "Pod IP add / delete requests (per minute)",
+    view: "timeSeries",
+    stat: "Sum",
+  },
+  { id: "latency", title: "AWS API latency (worst p99, ms)", view: "timeSeries", stat: "Maximum" },
+  { id: "enis", title: "ENIs: attached and max", view: "timeSeries", stat: "Average" },
+  {
+    id: "headroom",
+    title: "Node IP headroom: fewest free IPs on a node (ip_max - assigned)",
+    view: "timeSeries",
+    stat: "Minimum",
+    extra: MIN_ZERO,
+  },
+  {
+    id: "near",
+    title: "Nodes near their IP limit",
+    view: "timeSeries",
+    stat: "Maximum",
+    extra: MIN_ZERO,
+  },
+  {
+    id: "subnets",
+    title: "Subnets: free IPs",
+    view: "timeSeries",
+    stat: "Minimum",
+    extra: MIN_ZERO,
+  },
+  {
+    id: "subnets-min",
+    title: "Subnets: the fewest free IPs",
+    view: "timeSeries",
+    stat: "Minimum",
+    extra: MIN_ZERO,
+  },
+]);
+
+/** The figures of a table the dashboard shows for a target (a feature's only with it). */
+function shown(t: DashboardTarget, table: FigureTable): Figure[] {
+  return table.filter((f) => f.feature === undefined || (f.feature === "subnets" && t.subnets));
+}
+
+/** A figure's row: its metric, or for a dimensioned figure a SEARCH over its dimension values. */
+function rowOf(t: DashboardTarget, f: Figure, r: WidgetRow, stat: string): MetricRow {
+  if (f.dimensions.length > 0) {
+    const dims = [NAMESPACE, DIMENSION, ...f.dimensions.map((d) => d.cloudwatch)].join(",");
+    return [{
+      expression:
+        `SEARCH('{${dims}} MetricName="${f.cloudwatch}" ${DIMENSION}="${t.clusterId}"', '${stat}', ${PERIOD})`,
+      id: r.id ?? "e1",
+      label: r.label ?? "",
+    }];
+  }
+  return metric(t, f.cloudwatch, {
+    ...(r.label !== undefined ? { label: r.label } : {}),
+    ...(r.id !== undefined ? { id: r.id } : {}),
+    ...(r.visible === false ? { visible: false } : {}),
+  });
+}
+
 /**
  * The dashboard body (PutDashboard `DashboardBody`, as an object).
  *
  * @param t region and cluster id
  * @param name the dashboard's name (for the regenerate hint)
+ * @param table the figures @default FIGURES
  * @returns the body
  */
-export function dashboardBody(t: DashboardTarget, name: string): { widgets: Widget[] } {
-  const series = (
-    title: string,
-    rows: MetricRow[],
-    stat: string,
-    y: number,
-    x: number,
-    extra: Record<string, unknown> = {},
-  ): Widget => ({
-    type: "metric",
-    x,
-    y,
-    width: 12,
-    height: 6,
-    properties: {
-      title,
-      view: "timeSeries",
-      stacked: false,
-      region: t.region,
-      stat,
-      period: PERIOD,
-      metrics: rows,
-      ...extra,
-    },
+export function dashboardBody(
+  t: DashboardTarget,
+  name: string,
+  table: FigureTable = FIGURES,
+): { widgets: Widget[] } {
+  const figures = shown(t, table);
+  const rows = new Map<string, { at: number; row: MetricRow }[]>();
+  const specs = [...WIDGETS];
+  figures.forEach((f, index) => {
+    for (const r of f.dashboard ?? []) {
+      let spec = specs.find((w) => w.id === r.widget);
+      if (spec === undefined) {
+        // a widget no spec describes: its own half-width series, after the others
+        spec = { id: r.widget, title: r.widget, view: "timeSeries", stat: "Average" };
+        specs.push(spec);
+      }
+      const list = rows.get(r.widget) ?? [];
+      list.push({ at: (r.at ?? 100) * 1000 + index, row: rowOf(t, f, r, spec.stat) });
+      rows.set(r.widget, list);
+    }
   });
-  return {
-    widgets: [
-      {
-        type: "text",
-        x: 0,
-        y: 0,
-        width: 24,
-        height: 2,
-        properties: {
-          markdown: `## EKS CNI metrics: ${t.clusterId}\n` +
-            `Managed by cni-metrics-helper; edits here are overwritten. Regenerate with ` +
-            `\`cni-metrics-helper dashboard --cluster-id ${t.clusterId} --region ${t.region} --name ${name}${
-              t.subnets ? " --subnets" : ""
-            }\`.`,
-        },
+  const widgets: Widget[] = [{
+    type: "text",
+    x: 0,
+    y: 0,
+    width: 24,
+    height: 2,
+    properties: {
+      markdown: `## EKS CNI metrics: ${t.clusterId}\n` +
+        `Managed by cni-metrics-helper; edits here are overwritten. Regenerate with ` +
+        `\`cni-metrics-helper dashboard --cluster-id ${t.clusterId} --region ${t.region} --name ${name}${
+          t.subnets ? " --subnets" : ""
+        }\`.`,
+    },
+  }];
+  let y = 2;
+  let half = 0;
+  for (const spec of specs) {
+    const list = rows.get(spec.id);
+    if (list === undefined) continue;
+    const metrics = [
+      ...(spec.expressions ?? []).map((e) => [e]),
+      ...list.sort((a, b) => a.at - b.at).map((r) => r.row),
+    ];
+    const wide = spec.view === "singleValue";
+    if (wide && half === 1) {
+      y += 6;
+      half = 0;
+    }
+    widgets.push({
+      type: "metric",
+      x: wide ? 0 : half * 12,
+      y,
+      width: wide ? 24 : 12,
+      height: wide ? 4 : 6,
+      properties: {
+        title: spec.title,
+        view: spec.view,
+        ...(wide ? {} : { stacked: false }),
+        region: t.region,
+        stat: spec.stat,
+        period: PERIOD,
+        metrics,
+        ...spec.extra,
       },
-      {
-        type: "metric",
-        x: 0,
-        y: 2,
-        width: 24,
-        height: 4,
-        properties: {
-          title: "EKS CNI metrics: now",
-          view: "singleValue",
-          region: t.region,
-          stat: "Average",
-          period: PERIOD,
-          metrics: [
-            metric(t, "assignIPAddresses", { label: "IPs assigned" }),
-            metric(t, "totalIPAddresses", { label: "IPs held" }),
-            metric(t, "maxIPAddresses", { label: "IPs max" }),
-            metric(t, "eniAllocated", { label: "ENIs attached" }),
-            metric(t, "eniMaxAvailable", { label: "ENIs max" }),
-            metric(t, "totalIPv4Prefixes", { label: "IPv4 prefixes" }),
-          ],
-        },
-      },
-      series(
-        "IP addresses: assigned, held, max",
-        [
-          metric(t, "assignIPAddresses", { label: "assigned" }),
-          metric(t, "totalIPAddresses", { label: "held (warm pools included)" }),
-          metric(t, "maxIPAddresses", { label: "max" }),
-        ],
-        "Average",
-        6,
-        0,
-      ),
-      series(
-        "IP utilisation (assigned / max, %)",
-        [
-          [{ expression: "100 * m1 / m2", label: "IP utilisation %", id: "e1" }],
-          metric(t, "assignIPAddresses", { id: "m1", visible: false }),
-          metric(t, "maxIPAddresses", { id: "m2", visible: false }),
-        ],
-        "Average",
-        6,
-        12,
-        { yAxis: { left: { min: 0, max: 100 } } },
-      ),
-      series(
-        "CNI and AWS API errors (per minute)",
-        [
-          metric(t, "noAvailableIPAddresses", { label: "pod IP assignments failed (no IP)" }),
-          metric(t, "awsAPIErr", { label: "AWS API errors" }),
-          metric(t, "ec2ApiErrCount", { label: "EC2 API errors" }),
-          metric(t, "ipamdErr", { label: "ipamd errors" }),
-          metric(t, "awsUtilErr", { label: "AWS util errors" }),
-          metric(t, "podENIErr", { label: "pod ENI errors" }),
-          metric(t, "forceRemoveENI", { label: "ENIs force-removed" }),
-          metric(t, "forceRemoveIPs", { label: "IPs force-removed" }),
-        ],
-        "Sum",
-        12,
-        0,
-      ),
-      series(
-        "Pod IP add / delete requests (per minute)",
-        [
-          metric(t, "addReqCount", { label: "add" }),
-          metric(t, "delReqCount", { label: "delete" }),
-        ],
-        "Sum",
-        12,
-        12,
-      ),
-      series(
-        "AWS API latency (worst p99, ms)",
-        [
-          metric(t, "awsAPILatency", { label: "awsAPILatency" }),
-        ],
-        "Maximum",
-        18,
-        0,
-      ),
-      series(
-        "ENIs: attached and max",
-        [
-          metric(t, "eniAllocated", { label: "attached" }),
-          metric(t, "eniMaxAvailable", { label: "max" }),
-        ],
-        "Average",
-        18,
-        12,
-      ),
-      series(
-        "Node IP headroom: fewest free IPs on a node (ip_max - assigned)",
-        [metric(t, HEADROOM_METRICS.min, { label: "least free IPs on a node" })],
-        "Minimum",
-        24,
-        0,
-        { yAxis: { left: { min: 0 } } },
-      ),
-      series(
-        "Nodes near their IP limit",
-        [metric(t, HEADROOM_METRICS.near, { label: "nodes under the headroom threshold" })],
-        "Maximum",
-        24,
-        12,
-        { yAxis: { left: { min: 0 } } },
-      ),
-      ...(t.subnets
-        ? [
-          series(
-            "Subnets: free IPs",
-            [
-              [{
-                expression:
-                  `SEARCH('{${NAMESPACE},${DIMENSION},${SUBNET_DIMENSION}} MetricName="${SUBNET_METRICS.available}" ${DIMENSION}="${t.clusterId}"', 'Minimum', ${PERIOD})`,
-                id: "e1",
-                label: "",
-              }],
-            ],
-            "Minimum",
-            30,
-            0,
-            { yAxis: { left: { min: 0 } } },
-          ),
-          series(
-            "Subnets: the fewest free IPs",
-            [metric(t, SUBNET_METRICS.min, { label: "fewest free IPs in a subnet" })],
-            "Minimum",
-            30,
-            12,
-            { yAxis: { left: { min: 0 } } },
-          ),
-        ]
-        : []),
-    ],
-  };
+    });
+    if (wide) y += 4;
+    else if (++half === 2) {
+      half = 0;
+      y += 6;
+    }
+  }
+  return { widgets };
 }
 
-/** One PutMetricAlarm input (the SDK's shape, plain JSON). */
-export type AlarmInput = Record<string, unknown> & { AlarmName: string };
-
 /**
- * The alarms: IP utilisation above the threshold for 3 periods; any pod IP
- * assignment that failed for lack of an IP; a node near its IP limit for 3
- * periods; with `--subnets`, a subnet under its threshold of free IPs.
+ * The alarms: every alarm the shown figures declare, in table order (IP
+ * utilisation above the threshold for 3 periods; any pod IP assignment that
+ * failed for lack of an IP; a node near its IP limit for 3 periods; with
+ * `--subnets`, a subnet under its threshold of free IPs).
  *
  * @param t region and cluster id
  * @param thresholdPercent IP utilisation threshold
  * @param topicArn SNS topic for alarm and OK actions, if any
  * @param subnetThreshold with `t.subnets`: free IPs below which a subnet is low @default 50
+ * @param table the figures @default FIGURES
  * @returns the alarm inputs
  */
 export function alarmInputs(
@@ -249,100 +248,26 @@ export function alarmInputs(
   thresholdPercent: number,
   topicArn: string | undefined,
   subnetThreshold = 50,
+  table: FigureTable = FIGURES,
 ): AlarmInput[] {
   const actions = topicArn === undefined ? {} : { AlarmActions: [topicArn], OKActions: [topicArn] };
   const dims = [{ Name: DIMENSION, Value: t.clusterId }];
-  const stat = (id: string, name: string) => ({
-    Id: id,
-    ReturnData: false,
-    MetricStat: {
-      Metric: { Namespace: NAMESPACE, MetricName: name, Dimensions: dims },
-      Period: PERIOD,
-      Stat: "Average",
-    },
-  });
-  return [
-    {
-      AlarmName: `EKS-CNI-${t.clusterId}-ip-utilization`,
-      AlarmDescription:
-        `Pod IPs assigned are above ${thresholdPercent}% of the nodes' maximum in cluster ${t.clusterId} ` +
-        `for 3 minutes: add nodes or subnets, or enable prefix delegation. Managed by cni-metrics-helper.`,
-      ActionsEnabled: true,
-      ComparisonOperator: "GreaterThanThreshold",
-      Threshold: thresholdPercent,
-      EvaluationPeriods: 3,
-      DatapointsToAlarm: 3,
-      TreatMissingData: "missing",
-      Metrics: [
-        {
-          Id: "utilization",
-          Label: "IP utilisation %",
-          Expression: "100 * assigned / max",
-          ReturnData: true,
-        },
-        stat("assigned", "assignIPAddresses"),
-        stat("max", "maxIPAddresses"),
-      ],
-      ...actions,
-    },
-    {
-      AlarmName: `EKS-CNI-${t.clusterId}-no-available-ip`,
-      AlarmDescription:
-        `Pod IP assignments failed for lack of an available IP in cluster ${t.clusterId}. ` +
-        `Managed by cni-metrics-helper.`,
-      ActionsEnabled: true,
-      Namespace: NAMESPACE,
-      MetricName: "noAvailableIPAddresses",
-      Dimensions: dims,
-      Statistic: "Sum",
-      Period: PERIOD,
-      EvaluationPeriods: 1,
-      DatapointsToAlarm: 1,
-      ComparisonOperator: "GreaterThanThreshold",
-      Threshold: 0,
-      TreatMissingData: "notBreaching",
-      ...actions,
-    },
-    {
-      AlarmName: `EKS-CNI-${t.clusterId}-node-headroom`,
-      AlarmDescription:
-        `At least one node of cluster ${t.clusterId} has fewer free pod IPs than the helper's ` +
-        `--headroom-threshold for 3 minutes: its new pods may fail to get an IP. Raise the ` +
-        `node's max pods headroom (a larger instance type, prefix delegation) or spread pods. ` +
-        `Managed by cni-metrics-helper.`,
-      ActionsEnabled: true,
-      Namespace: NAMESPACE,
-      MetricName: HEADROOM_METRICS.near,
-      Dimensions: dims,
-      Statistic: "Maximum",
-      Period: PERIOD,
-      EvaluationPeriods: 3,
-      DatapointsToAlarm: 3,
-      ComparisonOperator: "GreaterThanThreshold",
-      Threshold: 0,
-      TreatMissingData: "missing",
-      ...actions,
-    },
-    ...(t.subnets
-      ? [{
-        AlarmName: `EKS-CNI-${t.clusterId}-subnet-low`,
-        AlarmDescription:
-          `A subnet used by cluster ${t.clusterId} has fewer than ${subnetThreshold} free IPs: ` +
-          `ENIs and pod IPs cannot be allocated there. Add subnets (custom networking) or free ` +
-          `addresses. Managed by cni-metrics-helper.`,
-        ActionsEnabled: true,
-        Namespace: NAMESPACE,
-        MetricName: SUBNET_METRICS.min,
-        Dimensions: dims,
-        Statistic: "Minimum",
+  const ctx = {
+    clusterId: t.clusterId,
+    ipUtilizationThreshold: thresholdPercent,
+    subnetThreshold,
+    actions,
+    period: PERIOD,
+    metric: (name: string) => ({ Namespace: NAMESPACE, MetricName: name, Dimensions: dims }),
+    stat: (id: string, name: string) => ({
+      Id: id,
+      ReturnData: false,
+      MetricStat: {
+        Metric: { Namespace: NAMESPACE, MetricName: name, Dimensions: dims },
         Period: PERIOD,
-        EvaluationPeriods: 3,
-        DatapointsToAlarm: 3,
-        ComparisonOperator: "LessThanThreshold",
-        Threshold: subnetThreshold,
-        TreatMissingData: "missing",
-        ...actions,
-      }]
-      : []),
-  ];
+        Stat: "Average",
+      },
+    }),
+  };
+  return shown(t, table).flatMap((f) => (f.alarms ?? []).map((a) => a(ctx)));
 }

@@ -7,10 +7,10 @@
  * @module
  */
 
-import type { ClusterSnapshot } from "../model/aggregation.ts";
-import { HEADROOM_METRICS, METRICS, SUBNET_DIMENSION, SUBNET_METRICS } from "../model/families.ts";
+import { computeFigures, FIGURES, type FigureTable } from "../model/figures.ts";
 import { awsErrorText } from "../base/errors.ts";
 import { logger } from "../base/logging.ts";
+import type { ClusterSnapshot } from "../model/report.ts";
 
 /** CloudWatch namespace (the existing contract). */
 export const NAMESPACE = "Kubernetes";
@@ -80,40 +80,41 @@ export interface PublishStats {
 }
 
 /**
- * Turns one snapshot into one datum per metric, all at `timestamp`: the 21
- * of {@linkcode METRICS}, then the two headroom figures when present, then
- * one per subnet and their minimum when the subnets are known.
+ * Turns one snapshot into datums, all at `timestamp`: every value of every
+ * figure of the table, in table order (a figure with no value this cycle,
+ * e.g. the subnets before their first read, has no datum).
  *
- * @param snapshot the cluster figures
+ * @param snapshot the cycle's inputs
  * @param clusterId value of the `CLUSTER_ID` dimension
  * @param timestamp the cycle's time
+ * @param table the figures @default FIGURES
  * @returns the datums
  */
-export function toDatums(snapshot: ClusterSnapshot, clusterId: string, timestamp: Date): Datum[] {
-  const cluster = [{ Name: DIMENSION, Value: clusterId }];
-  const datum = (name: string, value: number, dims = cluster): Datum => ({
-    MetricName: name,
-    Dimensions: dims,
-    Timestamp: timestamp,
-    Value: value,
-    Unit: "Count" as const,
-  });
-  const out = METRICS.map((m) => datum(m.cwName, snapshot.values.get(m.cwName) ?? 0));
-  const h = snapshot.headroom;
-  if (h !== undefined) {
-    out.push(datum(HEADROOM_METRICS.min, h.min), datum(HEADROOM_METRICS.near, h.nearLimit));
-  }
-  const subnets = snapshot.subnets ?? [];
-  for (const sn of subnets) {
-    out.push(
-      datum(SUBNET_METRICS.available, sn.available, [
-        ...cluster,
-        { Name: SUBNET_DIMENSION, Value: sn.subnetId },
-      ]),
-    );
-  }
-  if (subnets.length > 0) {
-    out.push(datum(SUBNET_METRICS.min, Math.min(...subnets.map((sn) => sn.available))));
+export function toDatums(
+  snapshot: ClusterSnapshot,
+  clusterId: string,
+  timestamp: Date,
+  table: FigureTable = FIGURES,
+): Datum[] {
+  const cluster = { Name: DIMENSION, Value: clusterId };
+  const clusterOnly = [cluster];
+  const out: Datum[] = [];
+  for (const { figure, values } of computeFigures(table, snapshot)) {
+    for (const v of values) {
+      out.push({
+        MetricName: figure.cloudwatch,
+        Dimensions: figure.dimensions.length === 0 ? clusterOnly : [
+          cluster,
+          ...figure.dimensions.map((d) => ({
+            Name: d.cloudwatch,
+            Value: v.dimensions?.[d.cloudwatch] ?? "",
+          })),
+        ],
+        Timestamp: timestamp,
+        Value: v.value,
+        Unit: figure.unit,
+      });
+    }
   }
   return out;
 }

@@ -12,7 +12,8 @@
  * @module
  */
 
-import { METRICS } from "../model/families.ts";
+import { computeFigures, type Figure, FIGURES, valueKey } from "../model/figures.ts";
+import type { OwnFamily } from "./output.ts";
 import { CYCLE_BUCKETS, SCRAPE_RESULTS, type StatusSink } from "./status.ts";
 
 /** Prefix of every metric the helper exports. */
@@ -26,9 +27,9 @@ export const OPENMETRICS_CONTENT_TYPE =
 
 interface Family {
   name: string;
-  type: "gauge" | "counter" | "histogram";
+  type: OwnFamily["type"];
   help: string;
-  samples: { suffix?: string; labels?: Record<string, string>; value: number }[];
+  samples: OwnFamily["samples"];
 }
 
 /** Process memory, passed in (the renderer reads no clock or process). */
@@ -40,18 +41,17 @@ export interface MemoryFigures {
 }
 
 /**
- * The Prometheus name of a cluster metric.
+ * The Prometheus name of a figure.
  *
- * @param cwName CloudWatch name
+ * @param cwName its CloudWatch name
+ * @param table the figures @default FIGURES
  * @returns the exported name
+ * @throws {Error} when the table has no such figure, or it is not exported on Prometheus
  */
-export function clusterMetricName(cwName: string): string {
-  const spec = METRICS.find((m) => m.cwName === cwName);
-  if (spec === undefined) throw new Error(`unknown metric ${cwName}`);
-  const base = `${PREFIX}cluster_${spec.family.replace(/^awscni_/, "")}`;
-  if (spec.kind === "counter") return `${base}_total`;
-  if (spec.kind === "latency") return base.replace(/_ms$/, "_seconds");
-  return base;
+export function clusterMetricName(cwName: string, table: readonly Figure[] = FIGURES): string {
+  const spec = table.find((m) => m.cloudwatch === cwName);
+  if (spec?.prometheus === undefined) throw new Error(`no Prometheus name for ${cwName}`);
+  return PREFIX + spec.prometheus;
 }
 
 /**
@@ -114,98 +114,31 @@ export function renderMetrics(
     "When the last cycle that scraped at least one pod ended (0: never).",
     (status.lastSuccessMs ?? 0) / 1000,
   );
-  const stats = status.publish?.stats;
-  fams.push({
-    name: `${PREFIX}cloudwatch_requests_total`,
-    type: "counter",
-    help: "PutMetricData requests by result (after the SDK's retries).",
-    samples: [
-      { labels: { result: "ok" }, value: stats?.requestsOk ?? 0 },
-      { labels: { result: "error" }, value: stats?.requestsFailed ?? 0 },
-    ],
-  });
-  fams.push({
-    name: `${PREFIX}cloudwatch_attempts_total`,
-    type: "counter",
-    help: "PutMetricData HTTP attempts by result, counted as each ends (retries included).",
-    samples: [
-      { labels: { result: "ok" }, value: stats?.attemptsOk ?? 0 },
-      { labels: { result: "error" }, value: stats?.attemptsFailed ?? 0 },
-    ],
-  });
-  fams.push({
-    name: `${PREFIX}cloudwatch_datums_published_total`,
-    type: "counter",
-    help: "Datums CloudWatch accepted.",
-    samples: [{ value: stats?.datumsSent ?? 0 }],
-  });
-  g(
-    "cloudwatch_datums_buffered",
-    "Datums waiting for the next publish.",
-    status.publish?.pending ?? 0,
-  );
-  fams.push({
-    name: `${PREFIX}cloudwatch_datums_dropped_total`,
-    type: "counter",
-    help: "Datums dropped because the buffer was full.",
-    samples: [{ value: stats?.datumsDropped ?? 0 }],
-  });
+  for (const part of status.reporters) fams.push(...part.ownFamilies());
   g("resident_memory_bytes", "Resident set size of the helper process.", opts.memory.rss);
   g("heap_used_bytes", "V8 heap in use by the helper process.", opts.memory.heapUsed);
 
   if (opts.cluster && status.snapshot !== undefined && status.clusterId !== undefined) {
-    const labels = { cluster_id: status.clusterId };
-    for (const m of METRICS) {
-      const name = clusterMetricName(m.cwName);
-      if (m.kind === "counter") {
-        fams.push({
-          name,
-          type: "counter",
-          help: `Cluster total of ${m.help} (${m.family} increases summed over pods).`,
-          samples: [{ labels, value: status.counterTotals.get(m.cwName) ?? 0 }],
-        });
-      } else {
-        const v = status.snapshot.values.get(m.cwName) ?? 0;
-        fams.push({
-          name,
-          type: "gauge",
-          help: m.kind === "latency"
-            ? "Worst AWS API p99 latency over nodes and APIs, seconds (CloudWatch awsAPILatency, in ms there)."
-            : `Cluster sum of ${m.help} (${m.family}).`,
-          samples: [{ labels, value: m.kind === "latency" ? v / 1000 : v }],
-        });
-      }
-    }
-    const h = status.snapshot.headroom;
-    if (h !== undefined) {
+    const clusterLabel = { cluster_id: status.clusterId };
+    for (const { figure, values } of computeFigures(status.figures, status.snapshot)) {
+      if (figure.prometheus === undefined || values.length === 0) continue;
+      const totals = status.counterTotals.get(figure.cloudwatch);
+      const scale = figure.prometheusScale ?? 1;
       fams.push({
-        name: `${PREFIX}cluster_min_node_ip_headroom`,
-        type: "gauge",
-        help: "Smallest awscni_ip_max - awscni_assigned_ip_addresses over the nodes scraped " +
-          "(CloudWatch minNodeIPHeadroom).",
-        samples: [{ labels, value: h.min }],
-      });
-      fams.push({
-        name: `${PREFIX}cluster_nodes_near_ip_limit`,
-        type: "gauge",
-        help: `Nodes with fewer than ${h.threshold} free IPs (CloudWatch nodesNearIPLimit).`,
-        samples: [{ labels, value: h.nearLimit }],
-      });
-    }
-    const subnets = status.snapshot.subnets;
-    if (subnets !== undefined && subnets.length > 0) {
-      fams.push({
-        name: `${PREFIX}subnet_available_ip_addresses`,
-        type: "gauge",
-        help: "Free IPs of a subnet the nodes use, from EC2 DescribeSubnets at the last refresh " +
-          "(CloudWatch subnetAvailableIPAddresses).",
-        samples: subnets.map((sn) => ({
+        name: PREFIX + figure.prometheus,
+        type: figure.kind === "counter" ? "counter" : "gauge",
+        help: figure.prometheusHelp ?? figure.help,
+        samples: values.map((v) => ({
           labels: {
-            ...labels,
-            subnet_id: sn.subnetId,
-            availability_zone: sn.availabilityZone,
+            ...clusterLabel,
+            ...Object.fromEntries(
+              figure.dimensions.map((d) => [d.prometheus, v.dimensions?.[d.cloudwatch] ?? ""]),
+            ),
+            ...v.labels,
           },
-          value: sn.available,
+          value: figure.kind === "counter"
+            ? totals?.get(valueKey(figure, v)) ?? 0
+            : v.value * scale,
         })),
       });
     }

@@ -1,32 +1,17 @@
 /**
  * The status sink: the helper's own state behind `/metrics`, `/healthz` and
- * `/readyz`, folded from the cycle reports it observes, the CloudWatch
- * sink's figures it reads, and the identity once resolved. Bounded
+ * `/readyz`, folded from the cycle reports it observes, the components'
+ * own figures and readiness ({@linkcode SelfReporting}), and the identity
+ * once resolved. Bounded
  * cardinality (no per-pod labels), so it stays small at 5,000 nodes.
  *
  * @module
  */
 
-import type { ClusterSnapshot } from "../model/aggregation.ts";
-import type { CycleReport } from "../sources/aws_node.ts";
-import { METRICS } from "../model/families.ts";
-import type { PublishStats } from "./datum_buffer.ts";
+import { computeFigures, FIGURES, type FigureTable, valueKey } from "../model/figures.ts";
 import type { LeaderView } from "../kube/leader_election.ts";
-import type { Sink } from "./output.ts";
-
-/** The CloudWatch sink's figures, as the status reads them. */
-export interface PublishFigures {
-  /** Running totals. */
-  readonly stats: PublishStats;
-  /** Datums waiting. */
-  readonly pending: number;
-  /** Seconds between publishes (2 × the interval). */
-  readonly periodSeconds: number;
-  /** When publishing started failing (ms since the epoch); `undefined` while it works. */
-  readonly failingSinceMs: number | undefined;
-  /** The last publish error. */
-  readonly lastError: string | undefined;
-}
+import type { Output, SelfReporting } from "./output.ts";
+import type { ClusterSnapshot, CycleReport } from "../model/report.ts";
 
 /** Scrape results counted by `cni_metrics_helper_scrapes_total`. */
 export const SCRAPE_RESULTS = [
@@ -54,8 +39,24 @@ export const CYCLE_BUCKETS: readonly number[] = Object.freeze([
   120,
 ]);
 
+/** What the status is built from. */
+export interface StatusOptions {
+  /** Program version. */
+  readonly version: string;
+  /** Seconds between cycles (the readiness window is 3 of them). */
+  readonly intervalSeconds: number;
+  /** The clock's `now` (when a cycle was observed). */
+  readonly now: () => number;
+  /** Components with figures of their own and a say in readiness. @default none */
+  readonly reporters?: readonly SelfReporting[];
+  /** The leader election. @default off */
+  readonly leader?: LeaderView | undefined;
+  /** The figures exported with `--prometheus`. @default FIGURES */
+  readonly figures?: FigureTable;
+}
+
 /** Everything the endpoints show. */
-export class StatusSink implements Sink {
+export class StatusSink implements Output {
   readonly name = "status";
   /** Program version. */
   readonly version: string;
@@ -85,35 +86,29 @@ export class StatusSink implements Sink {
   lastError: string | undefined = undefined;
   /** The latest cluster figures. */
   snapshot: ClusterSnapshot | undefined = undefined;
-  /** Running totals of the counters' increases (CloudWatch name → total). */
-  readonly counterTotals: Map<string, number> = new Map(
-    METRICS.filter((m) => m.kind === "counter").map((m) => [m.cwName, 0]),
-  );
-  /** The CloudWatch sink's figures, when CloudWatch (or dry-run) is on. */
-  readonly publish: PublishFigures | undefined;
+  /**
+   * Running totals of the counter figures' increases: CloudWatch name →
+   * value key (the dimension values, `figures.ts` `valueKey`) → total.
+   */
+  readonly counterTotals: Map<string, Map<string, number>> = new Map();
+  /** The figures of the cluster snapshot (`/metrics` with `--prometheus`). */
+  readonly figures: FigureTable;
+  /** Components with figures of their own and a say in readiness (CloudWatch). */
+  readonly reporters: readonly SelfReporting[];
   /** The leader election, when on. */
   readonly leader: LeaderView | undefined;
   readonly #now: () => number;
 
   /**
-   * @param version program version
-   * @param intervalSeconds cycle interval
-   * @param now the clock's `now` (when a cycle was observed)
-   * @param publish the CloudWatch sink's figures; `undefined` when CloudWatch is off
-   * @param leader the leader election; `undefined` when off
+   * @param opts version, interval, clock, the components that report, the leader election
    */
-  constructor(
-    version: string,
-    intervalSeconds: number,
-    now: () => number,
-    publish?: PublishFigures,
-    leader?: LeaderView,
-  ) {
-    this.version = version;
-    this.intervalSeconds = intervalSeconds;
-    this.#now = now;
-    this.publish = publish;
-    this.leader = leader;
+  constructor(opts: StatusOptions) {
+    this.version = opts.version;
+    this.intervalSeconds = opts.intervalSeconds;
+    this.#now = opts.now;
+    this.reporters = opts.reporters ?? [];
+    this.leader = opts.leader;
+    this.figures = opts.figures ?? FIGURES;
   }
 
   /**
@@ -165,8 +160,14 @@ export class StatusSink implements Sink {
       this.lastSuccessMs = endMs;
       this.lastError = undefined;
       this.snapshot = r.snapshot;
-      for (const [name, total] of this.counterTotals) {
-        this.counterTotals.set(name, total + (r.snapshot.values.get(name) ?? 0));
+      for (const { figure, values } of computeFigures(this.figures, r.snapshot)) {
+        if (figure.kind !== "counter") continue;
+        let totals = this.counterTotals.get(figure.cloudwatch);
+        if (totals === undefined) this.counterTotals.set(figure.cloudwatch, totals = new Map());
+        for (const v of values) {
+          const key = valueKey(figure, v);
+          totals.set(key, (totals.get(key) ?? 0) + v.value);
+        }
       }
     } else {
       this.lastError = r.listError ??
@@ -207,13 +208,9 @@ export class StatusSink implements Sink {
     if (this.lastSuccessMs === undefined) {
       return `no cycle has scraped a pod yet${this.lastError ? `: ${this.lastError}` : ""}`;
     }
-    const p = this.publish;
-    if (p?.failingSinceMs !== undefined) {
-      const failing = nowMs - p.failingSinceMs;
-      if (failing > 3 * p.periodSeconds * 1000) {
-        return `CloudWatch publishes have failed for ${Math.round(failing / 1000)} s (more than ` +
-          `3 publish periods of ${p.periodSeconds} s): ${p.lastError ?? "unknown error"}`;
-      }
+    for (const part of this.reporters) {
+      const reason = part.notReadyReason?.(nowMs);
+      if (reason !== undefined) return reason;
     }
     const age = nowMs - this.lastSuccessMs;
     if (age > windowMs) {

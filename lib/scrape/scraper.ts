@@ -12,7 +12,7 @@ import { timedOut } from "../base/clock.ts";
 import { errorText } from "../base/errors.ts";
 import { apiStatusText } from "../kube/api_errors.ts";
 import type { KubeConnection } from "../kube/kubeconfig.ts";
-import type { Target } from "../kube/pod_watcher.ts";
+import type { Target } from "../model/report.ts";
 
 /** Reads one pod's metrics text. */
 export interface Scraper {

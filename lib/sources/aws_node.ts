@@ -11,24 +11,37 @@
 
 import {
   AggregatorState,
-  type ClusterSnapshot,
   CycleAggregation,
+  HEADROOM_FAMILIES,
   START_TIME_FAMILY,
-  type SubnetFigure,
 } from "../model/aggregation.ts";
 import { ExpositionParseError, parseExposition, quote, QUOTE_MAX } from "../model/exposition.ts";
-import { METRICS } from "../model/families.ts";
+import { type AwsNodeFold, awsNodeFolds, FIGURES, type FigureTable } from "../model/figures.ts";
 import { type Clock, deadline } from "../base/clock.ts";
 import { errorText } from "../base/errors.ts";
-import type { Target, TargetLister } from "../kube/pod_watcher.ts";
+import type { TargetLister } from "../kube/pod_watcher.ts";
 import { logger } from "../base/logging.ts";
 import { mapLanes } from "../scrape/lanes.ts";
 import { ScrapeError, type Scraper } from "../scrape/scraper.ts";
+import type {
+  ClusterSnapshot,
+  CycleReport,
+  Failure,
+  SubnetFigure,
+  Target,
+} from "../model/report.ts";
 
 const log = logger("collector");
 
-/** Families the aggregation reads. */
-const WANTED: ReadonlySet<string> = new Set([...METRICS.map((m) => m.family), START_TIME_FAMILY]);
+/** Families the aggregation reads for these folds: theirs, the start time, headroom's. */
+function wantedFamilies(folds: readonly AwsNodeFold[]): ReadonlySet<string> {
+  return new Set([
+    ...folds.map((m) => m.family),
+    START_TIME_FAMILY,
+    HEADROOM_FAMILIES.max,
+    HEADROOM_FAMILIES.assigned,
+  ]);
+}
 
 /** Time the credential refresh before the scrapes may take, ms (an exec plugin). */
 export const PREPARE_TIMEOUT_MS = 30_000;
@@ -45,49 +58,14 @@ export const SLOW_AFTER_MS = 500;
  */
 export const SLOW_LANE_FACTOR = 16;
 
-/** A pod whose scrape failed this cycle. */
-export interface Failure {
-  /** The pod. */
-  readonly target: Target;
-  /** Why. */
-  readonly error: ScrapeError;
-}
-
-/** What one cycle did. */
-export interface CycleReport {
-  /** When the cycle started (the datums' timestamp). */
-  readonly startedAt: Date;
-  /** Wall time of the cycle. */
-  readonly durationMs: number;
-  /** Pods listed; `undefined` when the listing itself failed. */
-  readonly found: number | undefined;
-  /** Listed pods not Running with an IP (not scraped). */
-  readonly notRunning: number;
-  /** Pods scraped and parsed. */
-  readonly scraped: number;
-  /** Pods whose scrape or parse failed. */
-  readonly failures: readonly Failure[];
-  /** The cluster figures; `null` when no pod was scraped. */
-  readonly snapshot: ClusterSnapshot | null;
-  /** The listing's error, when it failed. */
-  readonly listError: string | undefined;
-  /** Why the pod set may be out of date (the watch is down); `undefined` when current. */
-  readonly listStale: string | undefined;
-  /** True when shutdown interrupted the cycle (its data is discarded). */
-  readonly aborted: boolean;
-  /**
-   * False for a sample taken only to set the counters' baselines (the first
-   * of `--once`), whose figures are not published. @default true
-   */
-  readonly publish: boolean;
-}
-
 /** Collector settings. */
 export interface CollectorOptions {
   /** Seconds one scrape may take. */
   readonly scrapeTimeoutSeconds: number;
   /** Scrapes in flight at once. */
   readonly scrapeConcurrency: number;
+  /** The figures whose aws-node families are read and folded. @default FIGURES */
+  readonly figures?: FigureTable;
   /** `--headroom-threshold`; `undefined` (`--no-headroom`): no headroom figures. */
   readonly headroomThreshold?: number | undefined;
 }
@@ -114,6 +92,8 @@ export interface CollectorDeps {
 export class Collector {
   readonly #deps: CollectorDeps;
   readonly #opts: CollectorOptions;
+  readonly #folds: readonly AwsNodeFold[];
+  readonly #wanted: ReadonlySet<string>;
   readonly #state = new AggregatorState();
   /** keys of pods whose last scrape timed out */
   readonly #suspects = new Set<string>();
@@ -125,6 +105,8 @@ export class Collector {
   constructor(deps: CollectorDeps, opts: CollectorOptions) {
     this.#deps = deps;
     this.#opts = opts;
+    this.#folds = awsNodeFolds(opts.figures ?? FIGURES);
+    this.#wanted = wantedFamilies(this.#folds);
   }
 
   /**
@@ -169,7 +151,7 @@ export class Collector {
     const listed = new Set(targets.map((t) => t.key));
     // each pod is folded in as soon as it is parsed, so its body and
     // samples become garbage at once
-    const cycle = new CycleAggregation(this.#state, this.#opts.headroomThreshold);
+    const cycle = new CycleAggregation(this.#state, this.#opts.headroomThreshold, this.#folds);
     const outcomes = await mapLanes(
       running,
       (t) => this.#suspects.has(t.key),
@@ -260,7 +242,7 @@ export class Collector {
     try {
       // only the families the aggregation reads are materialised; the rest
       // of the body (Go runtime metrics, most of it) is skipped line by line
-      const families = parseExposition(body, { wanted: WANTED });
+      const families = parseExposition(body, { wanted: this.#wanted });
       if (![...families.keys()].some((f) => f !== START_TIME_FAMILY)) {
         return new ScrapeError(
           "parse",

@@ -15,13 +15,13 @@
  * @module
  */
 
-import type { SubnetFigure } from "../model/aggregation.ts";
 import { type Clock, deadline } from "../base/clock.ts";
 import type { SubnetSource } from "./aws_node.ts";
 import { awsErrorText, errorText } from "../base/errors.ts";
 import { type KubeConnection, KubeError } from "../kube/kubeconfig.ts";
 import { listAll } from "../kube/api_request.ts";
 import { logger } from "../base/logging.ts";
+import type { SubnetFigure } from "../model/report.ts";
 
 const log = logger("subnets");
 

@@ -30,7 +30,7 @@ import { passThrough, readLines, spawnHelper } from "../support/harness.ts";
 import { certFile } from "../../tools/fake_apiserver.ts";
 import { freshNode, type NodeFigures } from "../../tools/sim.ts";
 import { API, Cluster, createPod, deletePod, Kube, MOTO_URL, SimNode } from "./env.ts";
-import { METRICS } from "../../lib/model/families.ts";
+import { METRICS } from "../../lib/model/figures.ts";
 import { dashboardBody } from "../../lib/outputs/dashboard.ts";
 import { parseExposition } from "../../lib/model/exposition.ts";
 

@@ -11,8 +11,8 @@ import { FakeCloudWatch, UNAVAILABLE } from "../support/fake_cloudwatch.ts";
 import { HangingServer } from "../support/fake_aws.ts";
 import { TEST_CREDENTIALS } from "../support/harness.ts";
 import { timedOut } from "../../lib/base/clock.ts";
-import { Collector, type CycleReport } from "../../lib/sources/aws_node.ts";
-import { METRICS } from "../../lib/model/families.ts";
+import { Collector } from "../../lib/sources/aws_node.ts";
+import { METRICS } from "../../lib/model/figures.ts";
 import { CycleLog } from "../../lib/outputs/cycle_log.ts";
 import { CloudWatchSink } from "../../lib/outputs/cloudwatch.ts";
 import {
@@ -21,10 +21,11 @@ import {
   DryRunPublisher,
 } from "../../lib/aws/cloudwatch_api.ts";
 import { setupLogging } from "../../lib/base/logging.ts";
-import type { PodListing, Target, TargetLister } from "../../lib/kube/pod_watcher.ts";
-import { flushSinks, runLoop, runOnce, type SchedulerDeps } from "../../lib/app/scheduler.ts";
+import type { PodListing, TargetLister } from "../../lib/kube/pod_watcher.ts";
+import { flushOutputs, runLoop, runOnce, type SchedulerDeps } from "../../lib/app/scheduler.ts";
 import { ScrapeError, type Scraper } from "../../lib/scrape/scraper.ts";
 import { StatusSink } from "../../lib/outputs/status.ts";
+import type { CycleReport, Target } from "../../lib/model/report.ts";
 
 const fixture = Deno.readTextFileSync(new URL("../fixtures/aws-node-v1.data", import.meta.url));
 const withAdds = (n: number) =>
@@ -251,7 +252,7 @@ Deno.test("the cycle log: 20 failed pods one by one, the rest in one line by kin
   assertEquals(logs, []);
 });
 
-Deno.test("the cycle line: pods and IP figures once, under 400 bytes; all 21 figures at debug", async () => {
+Deno.test("the cycle line: pods and IP figures once, under 400 bytes; every figure at debug", async () => {
   const lines: string[] = [];
   await setupLogging("debug", "json", (l) => lines.push(l));
   const values = new Map(METRICS.map((m, i) => [m.cwName, 1_000_000 + i]));
@@ -326,7 +327,9 @@ Deno.test("the cycle line: pods and IP figures once, under 400 bytes; all 21 fig
   );
   const debug = lines.map((l) => JSON.parse(l)).find((r) => r.msg.startsWith("cycle figures"));
   assertEquals(debug.msg.split(": ")[0], "cycle figures (0 pods baselined this cycle)");
-  assertEquals(debug.msg.split(": ")[1].split(" ").length, 21);
+  // every figure of the table with a value: the 21 aws-node figures and the two headroom ones
+  assertEquals(debug.msg.split(": ")[1].split(" ").length, 23);
+  assert(debug.msg.includes(" minNodeIPHeadroom=3 nodesNearIPLimit=1"), debug.msg);
 });
 
 function reportAt(clock: FakeClock, values: Record<string, number>): CycleReport {
@@ -366,7 +369,7 @@ Deno.test("the scheduler: a cycle longer than the interval is logged and the nex
   const seen: CycleReport[] = [];
   const deps: SchedulerDeps = {
     clock,
-    sinks: [{ name: "t", observe: (r) => seen.push(r) }],
+    outputs: [{ name: "t", observe: (r) => seen.push(r) }],
     collect: () => {
       const t0 = clock.now();
       clock.tick(took.shift() ?? 0);
@@ -393,7 +396,7 @@ Deno.test("the aligned scheduler (leader election): cycles on the interval's bou
   const starts: number[] = [];
   const deps: SchedulerDeps = {
     clock,
-    sinks: [],
+    outputs: [],
     collect: () => {
       starts.push((clock.now() - Date.UTC(2026, 10, 28, 12, 0, 0)) / 1000);
       const t0 = clock.now();
@@ -425,11 +428,16 @@ Deno.test("--once: the baseline sample goes to the sinks unpublished, the second
     clock,
     intervalSeconds: 30,
   });
-  const status = new StatusSink("1", 30, () => clock.now(), cw.stats);
+  const status = new StatusSink({
+    version: "1",
+    intervalSeconds: 30,
+    now: () => clock.now(),
+    reporters: [cw],
+  });
   let n = 0;
   const deps: SchedulerDeps = {
     clock,
-    sinks: [status, cw],
+    outputs: [status, cw],
     collect: () => Promise.resolve(reportAt(clock, { assignIPAddresses: ++n })),
   };
   const once = runOnce(deps, 30, new AbortController().signal);
@@ -438,8 +446,12 @@ Deno.test("--once: the baseline sample goes to the sinks unpublished, the second
   const report = await once;
   assertEquals(report.snapshot?.values.get("assignIPAddresses"), 2);
   assertEquals(cw.pending, 21);
-  const outcomes = await flushSinks(deps.sinks, new AbortController().signal);
-  assertEquals(outcomes.get("cloudwatch"), { sent: 21, pending: 0, error: undefined });
+  const outcomes = await flushOutputs(deps.outputs, new AbortController().signal);
+  assertEquals(outcomes.find((o) => o.name === "cloudwatch")?.outcome, {
+    sent: 21,
+    pending: 0,
+    error: undefined,
+  });
   assertEquals(lines.length, 1);
   const datums = JSON.parse(lines[0] as string).MetricData;
   assertEquals(
@@ -484,7 +496,7 @@ Deno.test("the CloudWatch sink publishes every second cycle through the SDK, in 
       error: undefined,
     });
     assertEquals(cwServer.requests.map((r) => (r.body["MetricData"] as unknown[]).length), [42]);
-    assertEquals(cw.stats.stats.datumsSent, 42);
+    assertEquals(cw.stats.datumsSent, 42);
   } finally {
     client.destroy();
     await cwServer.close();
@@ -518,7 +530,7 @@ Deno.test("a CloudWatch endpoint that accepts and never answers fails each attem
     const flushing = cw.flush(new AbortController().signal);
     // the retry's connection: the first attempt has failed, and own metrics say so already
     await hanging.connected(2);
-    const { stats } = cw.stats;
+    const stats = cw.stats;
     assertEquals([stats.attemptsFailed, stats.requestsFailed], [1, 0]);
     const r = await flushing;
     assertEquals([r.sent, r.pending], [0, 21]);
@@ -539,7 +551,12 @@ Deno.test("/readyz: not ready once CloudWatch publishes have failed for more tha
   const cwServer = FakeCloudWatch.start();
   const { client, clock, cw } = sdkSink(cwServer.url, { maxAttempts: 1 });
   try {
-    const status = new StatusSink("1", 30, () => clock.now(), cw.stats);
+    const status = new StatusSink({
+      version: "1",
+      intervalSeconds: 30,
+      now: () => clock.now(),
+      reporters: [cw],
+    });
     status.identityResolved("c", "us-test-1");
     const live = new AbortController().signal;
     cwServer.outage = UNAVAILABLE;
@@ -567,7 +584,7 @@ Deno.test("/readyz: not ready once CloudWatch publishes have failed for more tha
     cwServer.outage = undefined;
     const ok = await cw.flush(live);
     assertEquals([ok.error, ok.pending], [undefined, 0]);
-    assertEquals(cw.stats.failingSinceMs, undefined);
+    assertEquals(cw.failingSinceMs, undefined);
     status.observe(reportAt(clock, { assignIPAddresses: 1 }));
     assertEquals(status.notReadyReason(clock.now()), undefined);
   } finally {

@@ -7,7 +7,7 @@ import { assert, assertEquals } from "../support/assert.ts";
 import { withWorld } from "../support/harness.ts";
 import { assertGolden } from "../support/golden.ts";
 import { alarmInputs, dashboardBody, defaultDashboardName } from "../../lib/outputs/dashboard.ts";
-import { HEADROOM_METRICS, METRICS, SUBNET_METRICS } from "../../lib/model/families.ts";
+import { HEADROOM_METRICS, METRICS, SUBNET_METRICS } from "../../lib/model/figures.ts";
 
 const opts = {};
 const target = { region: "eu-west-1", clusterId: "prod" };

@@ -8,7 +8,8 @@
 import { assert, assertEquals } from "../support/assert.ts";
 import { byTimestamp, withWorld } from "../support/harness.ts";
 import { awsNodeText, freshNode } from "../../tools/sim.ts";
-import type { CycleReport } from "../../lib/sources/aws_node.ts";
+import type { CycleReport } from "../../lib/model/report.ts";
+
 
 Deno.test(
   "direct mode: each node answers on its own IP; a closed port and garbage fail alone, named",

@@ -10,7 +10,8 @@ import { assert, assertEquals } from "../support/assert.ts";
 import { byTimestamp, withWorld } from "../support/harness.ts";
 import { fastClock } from "../support/fake_clock.ts";
 import { awsNodeText, freshNode } from "../../tools/sim.ts";
-import type { CycleReport } from "../../lib/sources/aws_node.ts";
+import type { CycleReport } from "../../lib/model/report.ts";
+
 
 const opts = {};
 

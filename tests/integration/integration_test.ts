@@ -11,13 +11,14 @@ import { sdkSubnetEc2 } from "../../lib/aws/sdk_clients.ts";
 import type { Runtime } from "../../lib/app/app.ts";
 import { THROTTLE, UNAVAILABLE } from "../support/fake_cloudwatch.ts";
 import { awsNodeText, freshNode, type NodeFigures } from "../../tools/sim.ts";
-import { METRICS } from "../../lib/model/families.ts";
+import { METRICS } from "../../lib/model/figures.ts";
 
 /** Datums a cycle: the 21 metrics and the two headroom figures (on by default). */
 const PER_CYCLE = METRICS.length + 2;
-import type { CycleReport } from "../../lib/sources/aws_node.ts";
+
 import { FakeClock } from "../support/fake_clock.ts";
 import { type Clock, systemClock } from "../../lib/base/clock.ts";
+import type { CycleReport } from "../../lib/model/report.ts";
 
 const opts = {};
 

@@ -6,7 +6,8 @@
 import { assert, assertEquals } from "../support/assert.ts";
 import { passThrough, spawnHelper, withWorld, World } from "../support/harness.ts";
 import { awsNodeText, freshNode } from "../../tools/sim.ts";
-import type { CycleReport } from "../../lib/sources/aws_node.ts";
+import type { CycleReport } from "../../lib/model/report.ts";
+
 
 const opts = {};
 

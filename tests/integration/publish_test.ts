@@ -19,7 +19,7 @@ import {
   CloudWatchPublisher,
   DryRunPublisher,
 } from "../../lib/aws/cloudwatch_api.ts";
-import { METRICS } from "../../lib/model/families.ts";
+import { METRICS } from "../../lib/model/figures.ts";
 
 const opts = {};
 

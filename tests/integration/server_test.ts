@@ -10,14 +10,16 @@ import { World } from "../support/harness.ts";
 import { awsNodeText, freshNode } from "../../tools/sim.ts";
 import { makeHandler } from "../../lib/http/server.ts";
 import { StatusSink } from "../../lib/outputs/status.ts";
+import { CloudWatchSink } from "../../lib/outputs/cloudwatch.ts";
+import { DryRunPublisher } from "../../lib/aws/cloudwatch_api.ts";
 import { clusterMetricName, renderMetrics } from "../../lib/outputs/prometheus_text.ts";
 import { parseExposition } from "../../lib/model/exposition.ts";
-import { METRICS } from "../../lib/model/families.ts";
-import type { CycleReport } from "../../lib/sources/aws_node.ts";
+import { METRICS } from "../../lib/model/figures.ts";
+
 import { ScrapeError } from "../../lib/scrape/scraper.ts";
 import { assertGolden } from "../support/golden.ts";
 import { FakeClock } from "../support/fake_clock.ts";
-import type { ClusterSnapshot } from "../../lib/model/aggregation.ts";
+import type { ClusterSnapshot, CycleReport } from "../../lib/model/report.ts";
 
 const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
 
@@ -54,19 +56,28 @@ function report(over: Partial<CycleReport>): CycleReport {
 /** A status after two cycles: one with a timeout and a parse error. */
 function twoCycles(): StatusSink {
   let now = T0;
-  const s = new StatusSink("1.2.3", 30, () => now, {
-    stats: {
-      requestsOk: 1,
-      requestsFailed: 2,
-      attemptsOk: 2,
-      attemptsFailed: 4,
-      datumsSent: 42,
-      datumsDropped: 0,
-    },
-    pending: 21,
-    periodSeconds: 60,
-    failingSinceMs: undefined,
-    lastError: undefined,
+  // a real CloudWatch output whose counters are set as after a few publishes, with 21 datums
+  // waiting (the observed cycle below has no headroom: the 21 aws-node figures)
+  const cw = new CloudWatchSink(new DryRunPublisher(() => {}), {
+    clusterId: "prod",
+    maxDatums: 1000,
+    clock: new FakeClock(T0),
+    intervalSeconds: 30,
+  });
+  Object.assign(cw.stats, {
+    requestsOk: 1,
+    requestsFailed: 2,
+    attemptsOk: 2,
+    attemptsFailed: 4,
+    datumsSent: 42,
+    datumsDropped: 0,
+  });
+  cw.observe(report({ snapshot: { ...snapshot({}), headroom: undefined, subnets: undefined } }));
+  const s = new StatusSink({
+    version: "1.2.3",
+    intervalSeconds: 30,
+    now: () => now,
+    reporters: [cw],
   });
   s.identityResolved("prod", "eu-west-1");
   const target = {
@@ -160,7 +171,7 @@ Deno.test("/metrics: OpenMetrics when the scraper asks for it", async () => {
 
 Deno.test("/healthz, /readyz states, 404 and 405", async () => {
   let now = T0;
-  const s = new StatusSink("1", 30, () => now);
+  const s = new StatusSink({ version: "1", intervalSeconds: 30, now: () => now });
   const h = makeHandler({ status: s, prometheus: false, now: () => now, memory });
   const get = async (path: string, method = "GET") => {
     const r = h(new Request(`http://x${path}`, { method }));
@@ -301,7 +312,7 @@ Deno.test("leader election: /metrics says who leads; /readyz is ready on a stand
     lastError: undefined as string | undefined,
     retryMs: 2_000,
   };
-  const s = new StatusSink("1.2.3", 30, () => T0, undefined, view);
+  const s = new StatusSink({ version: "1.2.3", intervalSeconds: 30, now: () => T0, leader: view });
   s.identityResolved("prod", "eu-west-1");
   const body = renderMetrics(s, {
     cluster: false,

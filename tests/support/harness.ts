@@ -10,7 +10,7 @@ import { runApp, type Runtime } from "../../lib/app/app.ts";
 import { connect, type KubeConnection } from "../../lib/kube/kubeconfig.ts";
 import type { Clock } from "../../lib/base/clock.ts";
 import { fastClock } from "./fake_clock.ts";
-import type { CycleReport } from "../../lib/sources/aws_node.ts";
+
 import { errorText, exitCodeFor } from "../../lib/base/errors.ts";
 import { ImdsUnavailable } from "../../lib/aws/identity.ts";
 import { logger } from "../../lib/base/logging.ts";
@@ -19,6 +19,7 @@ import { passThrough } from "../../tools/spawn.ts";
 import { FakeApiServer } from "../../tools/fake_apiserver.ts";
 import { FakeCloudWatch } from "./fake_cloudwatch.ts";
 import denoJson from "../../deno.json" with { type: "json" };
+import type { CycleReport } from "../../lib/model/report.ts";
 
 export { passThrough, spawnHelper } from "../../tools/spawn.ts";
 

@@ -1,7 +1,8 @@
 import { assert, assertEquals } from "../support/assert.ts";
-import { aggregate, AggregatorState, type ClusterSnapshot } from "../../lib/model/aggregation.ts";
-import { METRICS } from "../../lib/model/families.ts";
+import { aggregate, AggregatorState } from "../../lib/model/aggregation.ts";
+import { METRICS } from "../../lib/model/figures.ts";
 import { parseExposition } from "../../lib/model/exposition.ts";
+import type { ClusterSnapshot } from "../../lib/model/report.ts";
 
 const fixture = (name: string) =>
   Deno.readTextFileSync(new URL(`../fixtures/${name}`, import.meta.url));

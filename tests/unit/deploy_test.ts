@@ -89,7 +89,7 @@ Deno.test("probes and port match the server", async () => {
   assertEquals(container.livenessProbe.httpGet, { path: "/healthz", port: "metrics" });
   assertEquals(container.readinessProbe.httpGet, { path: "/readyz", port: "metrics" });
   const h = makeHandler({
-    status: new StatusSink("t", 30, () => 0),
+    status: new StatusSink({ version: "t", intervalSeconds: 30, now: () => 0 }),
     prometheus: false,
     now: () => 0,
     memory: () => ({ rss: 0, heapUsed: 0 }),

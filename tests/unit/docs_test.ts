@@ -8,7 +8,7 @@
 import { assert, assertEquals } from "../support/assert.ts";
 import { helpText } from "../../lib/cli/config.ts";
 import { ENV_VARS, OPTIONS } from "../../lib/cli/options.ts";
-import { METRICS } from "../../lib/model/families.ts";
+import { METRICS } from "../../lib/model/figures.ts";
 
 const root = new URL("../..", import.meta.url);
 const read = (path: string) => Deno.readTextFileSync(new URL(path, root));

@@ -5,7 +5,7 @@
  */
 import { assert } from "../support/assert.ts";
 import { ExpositionParseError, parseExposition } from "../../lib/model/exposition.ts";
-import { METRICS } from "../../lib/model/families.ts";
+import { METRICS } from "../../lib/model/figures.ts";
 
 const WANTED = new Set([...METRICS.map((m) => m.family), "process_start_time_seconds"]);
 const FIXTURES = ["aws-node-v1.data", "aws-node-prefix-delegation.data"].map((n) =>

@@ -59,7 +59,7 @@ export async function startTerm(
     throw e;
   }
   const collector = new Collector(
-    { lister, scraper, clock: rt.clock, ...(subnets !== undefined ? { subnets } : {}) },
+    { lister, scraper, clock: rt.clock, background: subnets === undefined ? [] : [subnets] },
     {
       scrapeTimeoutSeconds: config.scrapeTimeoutSeconds,
       scrapeConcurrency: config.scrapeConcurrency,

@@ -23,13 +23,8 @@ import type { TargetLister } from "../kube/pod_watcher.ts";
 import { logger } from "../base/logging.ts";
 import { mapLanes } from "../scrape/lanes.ts";
 import { ScrapeError, type Scraper } from "../scrape/scraper.ts";
-import type {
-  ClusterSnapshot,
-  CycleReport,
-  Failure,
-  SubnetFigure,
-  Target,
-} from "../model/report.ts";
+import type { ClusterSnapshot, CycleReport, Failure, Target } from "../model/report.ts";
+import type { BackgroundSource } from "./source.ts";
 
 const log = logger("collector");
 
@@ -70,12 +65,6 @@ export interface CollectorOptions {
   readonly headroomThreshold?: number | undefined;
 }
 
-/** Where a cycle finds the subnets' free IPs (the last refresh); see sources/subnets.ts. */
-export interface SubnetSource {
-  /** The subnets as last read, sorted by id; `undefined` before the first good read. */
-  current(): readonly SubnetFigure[] | undefined;
-}
-
 /** What the collector talks to. */
 export interface CollectorDeps {
   /** Lists the pods. */
@@ -84,8 +73,8 @@ export interface CollectorDeps {
   readonly scraper: Scraper;
   /** Time: cycle timestamps and every timeout. */
   readonly clock: Clock;
-  /** The subnets' free IPs (`--subnets`). */
-  readonly subnets?: SubnetSource;
+  /** Background sources whose last read joins each cycle (the subnets' free IPs). @default none */
+  readonly background?: readonly BackgroundSource[];
 }
 
 /** Runs cycles; carries the counters' state from one cycle to the next. */
@@ -191,17 +180,19 @@ export class Collector {
       listError: undefined,
       listStale: stale,
       // an interrupted cycle commits nothing: the next one diffs against the last good values
-      snapshot: aborted ? null : this.#withSubnets(cycle.finish(listed)),
+      snapshot: aborted ? null : this.#withBackground(cycle.finish(listed)),
       durationMs: clock.now() - t0,
       aborted,
       publish: true,
     };
   }
 
-  /** The snapshot with the subnets' figures of the last refresh, when there are any. */
-  #withSubnets(snapshot: ClusterSnapshot | null): ClusterSnapshot | null {
-    const subnets = this.#deps.subnets?.current();
-    return snapshot === null || subnets === undefined ? snapshot : { ...snapshot, subnets };
+  /** The snapshot with each background source's last read. */
+  #withBackground(snapshot: ClusterSnapshot | null): ClusterSnapshot | null {
+    if (snapshot === null) return null;
+    let inputs = snapshot;
+    for (const source of this.#deps.background ?? []) inputs = source.contribute(inputs);
+    return inputs;
   }
 
   async #scrapeOne(

@@ -16,12 +16,12 @@
  */
 
 import { type Clock, deadline } from "../base/clock.ts";
-import type { SubnetSource } from "./aws_node.ts";
+import type { BackgroundSource } from "./source.ts";
+import type { ClusterSnapshot, SubnetFigure } from "../model/report.ts";
 import { awsErrorText, errorText } from "../base/errors.ts";
 import { type KubeConnection, KubeError } from "../kube/kubeconfig.ts";
 import { listAll } from "../kube/api_request.ts";
 import { logger } from "../base/logging.ts";
-import type { SubnetFigure } from "../model/report.ts";
 
 const log = logger("subnets");
 
@@ -136,7 +136,8 @@ export interface SubnetRefreshOptions {
 }
 
 /** Reads the subnets every refresh period; a cycle takes the last good read. */
-export class SubnetRefresher implements SubnetSource {
+export class SubnetRefresher implements BackgroundSource {
+  readonly name = "subnets";
   readonly #kube: SubnetKube;
   readonly #ec2: SubnetEc2;
   readonly #clock: Clock;
@@ -158,6 +159,18 @@ export class SubnetRefresher implements SubnetSource {
     this.#ec2 = ec2;
     this.#clock = clock;
     this.#opts = opts;
+  }
+
+  /**
+   * The cycle's inputs with the subnets of the last good read (none when
+   * there is none, or it is older than 3 refresh periods).
+   *
+   * @param inputs the cycle's inputs so far
+   * @returns them with the subnets
+   */
+  contribute(inputs: ClusterSnapshot): ClusterSnapshot {
+    const subnets = this.current();
+    return subnets === undefined ? inputs : { ...inputs, subnets };
   }
 
   /** The last good read, unless older than 3 refresh periods. */

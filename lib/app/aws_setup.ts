@@ -105,6 +105,9 @@ export async function checkCredentials(config: Config, rt: Runtime): Promise<voi
     readFile: (path) => Deno.readTextFile(path),
     imds: imdsFor(rt),
     purpose: awsUses(config).join(" and "),
+    alternatives: config.command === "dashboard"
+      ? "run with --dry-run (prints the dashboard and alarms, sends nothing)"
+      : `run with --dry-run or --no-cloudwatch${config.subnets ? " and without --subnets" : ""}`,
   });
   log().debug("AWS credentials from {source}", { source });
 }

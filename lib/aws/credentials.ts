@@ -39,6 +39,48 @@ export interface CredentialInputs {
   readonly imds: Imds | undefined;
   /** What they are for, in the message. @default "CloudWatch" */
   readonly purpose?: string;
+  /** The other ways out for this command, ending the message. @default "run with --dry-run" */
+  readonly alternatives?: string;
+}
+
+/** The sections of an AWS shared file: section header (as written, trimmed) → key → value. */
+export type SharedSections = Map<string, Map<string, string>>;
+
+/**
+ * Reads the sections of an AWS shared file (INI: `[name]`, `key = value`,
+ * `#` and `;` comments; indented lines continue a nested block and are kept
+ * under their parent key's name joined with a dot).
+ *
+ * @param text the file
+ * @returns the sections
+ */
+export function sharedSections(text: string): SharedSections {
+  const out: SharedSections = new Map();
+  let current: Map<string, string> | undefined;
+  let parent: string | undefined;
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.replace(/\s[#;].*$/, "").replace(/^[#;].*$/, "");
+    if (line.trim() === "") continue;
+    const head = /^\s*\[\s*([^\]]+?)\s*\]\s*$/.exec(line);
+    if (head) {
+      const name = (head[1] as string).replace(/\s+/g, " ");
+      current = out.get(name) ?? new Map();
+      out.set(name, current);
+      parent = undefined;
+      continue;
+    }
+    const kv = /^(\s*)([^=\s]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (kv === null || current === undefined) continue;
+    const indent = kv[1] ?? "";
+    const key = kv[2] ?? "";
+    const value = kv[3] ?? "";
+    if (indent !== "" && parent !== undefined) current.set(`${parent}.${key}`, value);
+    else {
+      current.set(key.toLowerCase(), value);
+      parent = value === "" ? key.toLowerCase() : undefined;
+    }
+  }
+  return out;
 }
 
 /**
@@ -50,11 +92,76 @@ export interface CredentialInputs {
  * @returns true when the section exists
  */
 export function hasProfile(text: string, profile: string): boolean {
-  for (const raw of text.split(/\r?\n/)) {
-    const head = /^\s*\[\s*(?:profile\s+)?([^\]]+?)\s*\]\s*(?:[#;].*)?$/.exec(raw);
-    if (head?.[1] === profile) return true;
+  return profileKeys([sharedSections(text)], profile) !== undefined;
+}
+
+/** A profile's keys over the files (`[name]` or `[profile name]`), the first file first. */
+function profileKeys(
+  files: readonly SharedSections[],
+  profile: string,
+): Map<string, string> | undefined {
+  let keys: Map<string, string> | undefined;
+  for (const f of files) {
+    for (const name of [profile, `profile ${profile}`]) {
+      const section = f.get(name);
+      if (section === undefined) continue;
+      keys ??= new Map();
+      for (const [k, v] of section) if (!keys.has(k)) keys.set(k, v);
+    }
   }
-  return false;
+  return keys;
+}
+
+const CREDENTIAL_SOURCES = new Set(["environment", "ec2instancemetadata", "ecscontainer"]);
+
+/**
+ * How a profile of the shared files yields credentials, as the SDK's chain
+ * would: static keys, SSO, `credential_process`, a web identity token, or a
+ * role assumed from a source profile or a credential source. A profile
+ * that only sets a region (or other settings) yields none.
+ *
+ * @param files the parsed shared files, credentials file first
+ * @param profile the profile name
+ * @returns the way (for the debug log), or `undefined` with the reason
+ */
+export function profileCredentials(
+  files: readonly SharedSections[],
+  profile: string,
+): { way: string } | { none: string } {
+  const seen = new Set<string>();
+  const walk = (name: string): { way: string } | { none: string } => {
+    if (seen.has(name)) return { none: `profile ${name} is its own source_profile (a loop)` };
+    seen.add(name);
+    const keys = profileKeys(files, name);
+    if (keys === undefined) return { none: `no profile ${name}` };
+    if (keys.has("aws_access_key_id") && keys.has("aws_secret_access_key")) {
+      return { way: "static keys" };
+    }
+    if (keys.has("sso_session") || keys.has("sso_start_url")) return { way: "SSO" };
+    if (keys.has("credential_process")) return { way: "credential_process" };
+    if (keys.has("role_arn") && keys.has("web_identity_token_file")) {
+      return { way: "web identity token" };
+    }
+    if (keys.has("role_arn")) {
+      const source = keys.get("source_profile");
+      if (source !== undefined) {
+        const inner = walk(source);
+        return "way" in inner
+          ? { way: `role ${keys.get("role_arn")} from profile ${source}` }
+          : { none: `its role's source_profile ${source} has no credentials (${inner.none})` };
+      }
+      const cs = keys.get("credential_source");
+      if (cs !== undefined && CREDENTIAL_SOURCES.has(cs.toLowerCase())) {
+        return { way: `role ${keys.get("role_arn")} from credential_source ${cs}` };
+      }
+      return { none: `role_arn without source_profile or credential_source` };
+    }
+    const set = [...keys.keys()];
+    return {
+      none: `it sets no credentials (only ${set.length > 0 ? set.join(", ") : "nothing"})`,
+    };
+  };
+  return walk(profile);
 }
 
 /**
@@ -70,6 +177,8 @@ export async function findCredentials(inp: CredentialInputs): Promise<string> {
   tried.push("AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY not set");
   const profile = inp.profile ?? "default";
   const unread: string[] = [];
+  const parsed: SharedSections[] = [];
+  const found: string[] = [];
   for (const file of inp.files) {
     let text: string;
     try {
@@ -78,10 +187,18 @@ export async function findCredentials(inp: CredentialInputs): Promise<string> {
       if (!(e instanceof Deno.errors.NotFound)) unread.push(`${file}: ${errorText(e)}`);
       continue;
     }
-    if (hasProfile(text, profile)) return `profile ${profile} in ${file}`;
+    const sections = sharedSections(text);
+    parsed.push(sections);
+    if (profileKeys([sections], profile) !== undefined) found.push(file);
+  }
+  const fromProfile = profileCredentials(parsed, profile);
+  if ("way" in fromProfile) {
+    return `profile ${profile} in ${found.join(" and ")} (${fromProfile.way})`;
   }
   tried.push(
-    `no profile ${profile} in ${inp.files.join(" or ") || "the shared files (no HOME)"}` +
+    (found.length > 0
+      ? `profile ${profile} in ${found.join(" and ")}: ${fromProfile.none}`
+      : `no profile ${profile} in ${inp.files.join(" or ") || "the shared files (no HOME)"}`) +
       (unread.length > 0 ? ` (${unread.join("; ")})` : ""),
   );
   if (inp.env.webIdentity) return "web identity token (AWS_WEB_IDENTITY_TOKEN_FILE, IRSA)";
@@ -102,7 +219,7 @@ export async function findCredentials(inp: CredentialInputs): Promise<string> {
   throw new RuntimeError(
     `no AWS credentials for ${inp.purpose ?? "CloudWatch"}: ${tried.join("; ")}. ` +
       "Give the service account an IAM role (IRSA or Pod Identity), set AWS_PROFILE or " +
-      "--profile on a laptop, or run with --dry-run or --no-cloudwatch" +
-      (inp.purpose?.includes("--subnets") ? " and without --subnets" : ""),
+      "--profile to a profile with credentials on a laptop, or " +
+      (inp.alternatives ?? "run with --dry-run"),
   );
 }

@@ -20,6 +20,7 @@ import { makeHandler, serve } from "../http/server.ts";
 import { awsUses, checkCredentials, cloudWatchSinkFor, resolve } from "./aws_setup.ts";
 import { electorFor, kubeSource, RELEASE_DEADLINE_MS } from "./kube_setup.ts";
 import { FLUSH_DEADLINE_MS, type Runtime } from "./runtime.ts";
+import type { CycleReport } from "../model/report.ts";
 import {
   flushOutputs,
   type OutputFlush,
@@ -57,7 +58,13 @@ export async function runCollect(config: Config, rt: Runtime): Promise<number> {
       ...(rt.figures !== undefined ? { figures: rt.figures } : {}),
     });
     status.identityResolved(identity.clusterId.value, identity.region?.value ?? "");
-    const outputs: Output[] = [status, new CycleLog(undefined, rt.figures)];
+    const outputs: Output[] = [
+      status,
+      new CycleLog(undefined, rt.figures, {
+        namespace: config.namespace,
+        selector: config.selector,
+      }),
+    ];
     if (cloudwatch !== undefined) outputs.push(cloudwatch);
     if (rt.onCycle !== undefined) outputs.push({ name: "hook", observe: rt.onCycle });
     if (!config.once) server = listen(config, rt, status, stopServer.signal);
@@ -158,27 +165,58 @@ function undelivered(flushes: readonly OutputFlush[]): OutputFlush[] {
 }
 
 async function once(config: Config, rt: Runtime, deps: SchedulerDeps): Promise<number> {
-  const report = await runOnce(deps, config.intervalSeconds, rt.shutdown);
+  const { first, second } = await runOnce(
+    deps,
+    config.intervalSeconds,
+    rt.shutdown,
+    (ms) =>
+      log().info(
+        "--once: baseline sample taken; the second sample, the one published, in {seconds} s",
+        { seconds: Math.round(ms / 100) / 10 },
+      ),
+  );
+  if (first.snapshot === null && !first.aborted) {
+    log().error("--once: the first sample failed, so there is nothing to publish: {cause}", {
+      cause: onceCause(config, first),
+    });
+    return EXIT_RUNTIME;
+  }
+  if (second === undefined || rt.shutdown.aborted) {
+    log().error("--once: stopped by a signal before the second sample was published");
+    return EXIT_RUNTIME;
+  }
+  if (second.snapshot === null) {
+    log().error("--once: the second sample failed: {cause}", { cause: onceCause(config, second) });
+    return EXIT_RUNTIME;
+  }
   const flushes = await flushOutputs(
     deps.outputs,
     rt.clock.timeout(rt.flushDeadlineMs ?? FLUSH_DEADLINE_MS),
   );
-  if (rt.shutdown.aborted) {
-    log().error("--once: stopped by a signal before the second sample was published");
-    return EXIT_RUNTIME;
-  }
-  if (report.snapshot === null) {
-    log().error("--once: no pod could be scraped");
-    return EXIT_RUNTIME;
-  }
   const left = undelivered(flushes);
   if (left.length > 0) {
-    log().error("--once: publish failed: {error}", {
+    log().error("--once: publish failed, {pending} datums not published: {error}", {
+      pending: left.reduce((n, f) => n + f.outcome.pending, 0),
       error: left.map((f) => f.outcome.error ?? "datums left").join("; "),
     });
     return EXIT_RUNTIME;
   }
   return EXIT_OK;
+}
+
+/** Why a sample has no figures: the listing's error, no pod found, or every scrape failed. */
+function onceCause(config: Config, r: CycleReport): string {
+  if (r.listError !== undefined) return r.listError;
+  if (r.found === 0) {
+    return `no pod matches --selector ${config.selector} in --namespace ${config.namespace}: ` +
+      `check both (aws-node runs in kube-system with k8s-app=aws-node unless renamed)`;
+  }
+  const f = r.failures[0];
+  return `${r.found ?? 0} pods found, none scraped (${r.failures.length} failed, ` +
+    `${r.notRunning} not running)` +
+    (f === undefined
+      ? ""
+      : `; the first: ${f.target.namespace}/${f.target.name}: ${f.error.message}`);
 }
 
 /** The final flush after the last cycle (SIGTERM/SIGINT): 0, or 1 when data is lost. */

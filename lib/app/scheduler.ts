@@ -80,26 +80,42 @@ export async function runLoop(
   }
 }
 
+/** What `runOnce` did. */
+export interface OnceResult {
+  /** The baseline sample (its report went out with `publish: false`). */
+  readonly first: CycleReport;
+  /** The published sample; `undefined` when the first failed or shutdown came first. */
+  readonly second: CycleReport | undefined;
+}
+
 /**
- * `--once`: a baseline sample, one interval, a second sample that is
- * published.
+ * `--once`: a first sample that only sets the counters' baselines (its
+ * report goes to the outputs with `publish: false`), one interval, a second
+ * sample that is published. A first sample that scraped no pod ends it at
+ * once: the second could only fail the same way.
  *
  * @param deps the cycle, the outputs, the clock
- * @param intervalSeconds seconds between the two samples' starts
+ * @param intervalSeconds seconds between the two samples
  * @param signal shutdown
- * @returns the second sample's report
+ * @param onWait called with the milliseconds to the second sample, as the wait starts
+ * @returns both reports
  */
 export async function runOnce(
   deps: SchedulerDeps,
   intervalSeconds: number,
   signal: AbortSignal,
-): Promise<CycleReport> {
+  onWait?: (ms: number) => void,
+): Promise<OnceResult> {
   const first = { ...(await deps.collect(signal)), publish: false };
   deliver(deps.outputs, first);
-  await deps.clock.sleep(Math.max(0, intervalSeconds * 1000 - first.durationMs), signal);
-  const report = await deps.collect(signal);
-  deliver(deps.outputs, report);
-  return report;
+  if (first.snapshot === null || signal.aborted) return { first, second: undefined };
+  const waitMs = Math.max(0, intervalSeconds * 1000 - first.durationMs);
+  onWait?.(waitMs);
+  await deps.clock.sleep(waitMs, signal);
+  if (signal.aborted) return { first, second: undefined };
+  const second = await deps.collect(signal);
+  deliver(deps.outputs, second);
+  return { first, second };
 }
 
 /** One output's final flush. */

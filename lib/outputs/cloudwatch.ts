@@ -191,7 +191,7 @@ export class CloudWatchSink implements Output, SelfReporting {
   async flush(signal: AbortSignal): Promise<FlushOutcome> {
     let sent = 0;
     for (;;) {
-      const r = await untilAborted(this.#buffer.flush(signal), signal);
+      const r = await untilAborted(this.#buffer.flush(signal, true), signal);
       if (r === undefined) {
         return { sent, pending: this.#buffer.pending, error: "the flush deadline passed" };
       }

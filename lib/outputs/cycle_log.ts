@@ -14,19 +14,34 @@ import type { CycleReport } from "../model/report.ts";
 /** Failed pods logged one by one per cycle before a summary line. @default 20 */
 export const DEFAULT_MAX_FAILURE_LOGS = 20;
 
+/** Where the aws-node pods are looked for (`--namespace`, `--selector`). */
+export interface PodScope {
+  /** `--namespace`. */
+  readonly namespace: string;
+  /** `--selector`. */
+  readonly selector: string;
+}
+
 /** Logs each cycle. */
 export class CycleLog implements Output {
   readonly name = "log";
   readonly #maxFailureLogs: number;
   readonly #figures: FigureTable;
+  readonly #scope: PodScope | undefined;
 
   /**
    * @param maxFailureLogs failed pods logged one by one per cycle @default 20
    * @param figures the figures of the debug line @default FIGURES
+   * @param scope where the pods are looked for, named when none is found @default none
    */
-  constructor(maxFailureLogs = DEFAULT_MAX_FAILURE_LOGS, figures: FigureTable = FIGURES) {
+  constructor(
+    maxFailureLogs = DEFAULT_MAX_FAILURE_LOGS,
+    figures: FigureTable = FIGURES,
+    scope?: PodScope,
+  ) {
     this.#maxFailureLogs = maxFailureLogs;
     this.#figures = figures;
+    this.#scope = scope;
   }
 
   observe(r: CycleReport): void {
@@ -63,6 +78,15 @@ export class CycleLog implements Output {
       notRunning: r.notRunning,
       durationMs: Math.round(r.durationMs),
     };
+    if (r.snapshot === null && r.found === 0 && this.#scope !== undefined) {
+      log.error(
+        "cycle: no pod matches --selector {selector} in --namespace {namespace}: nothing " +
+          "published for this cycle (check both: aws-node runs in kube-system with " +
+          "k8s-app=aws-node unless renamed)",
+        { ...summary, ...this.#scope },
+      );
+      return;
+    }
     if (r.snapshot === null) {
       log.error(
         "cycle: {found} pods found, none scraped ({failed} failed, {notRunning} not running): " +

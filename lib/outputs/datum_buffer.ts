@@ -211,16 +211,17 @@ export class PublishBuffer {
    * keeps it and everything after it. Concurrent calls share one flush.
    *
    * @param signal aborts the flush (what is not sent stays queued)
+   * @param final the last flush before the process ends (no next publish) @default false
    * @returns what was sent and what is left
    */
-  flush(signal: AbortSignal): Promise<FlushResult> {
-    this.#flushing ??= this.#flush(signal).finally(() => {
+  flush(signal: AbortSignal, final = false): Promise<FlushResult> {
+    this.#flushing ??= this.#flush(signal, final).finally(() => {
       this.#flushing = undefined;
     });
     return this.#flushing;
   }
 
-  async #flush(signal: AbortSignal): Promise<FlushResult> {
+  async #flush(signal: AbortSignal, final: boolean): Promise<FlushResult> {
     const log = logger("cloudwatch");
     let requests = 0;
     let sent = 0;
@@ -232,8 +233,11 @@ export class PublishBuffer {
       } catch (e) {
         this.stats.requestsFailed++;
         const error = awsErrorText(e);
+        // the last flush (shutdown, --once) has no next publish: the caller says what is lost
         log.error(
-          "PutMetricData failed: {error}; {pending} datums kept for the next publish",
+          final
+            ? "PutMetricData failed: {error}; {pending} datums not sent"
+            : "PutMetricData failed: {error}; {pending} datums kept for the next publish",
           { error, pending: this.#datums.length },
         );
         return { requests, sent, pending: this.#datums.length, error };

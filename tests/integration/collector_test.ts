@@ -250,6 +250,17 @@ Deno.test("the cycle log: 20 failed pods one by one, the rest in one line by kin
   logs.length = 0;
   new CycleLog(2).observe({ ...base, aborted: true });
   assertEquals(logs, []);
+  // no pod at all: the line names where they were looked for
+  new CycleLog(20, undefined, { namespace: "kube-sytem", selector: "k8s-app=aws-node" }).observe({
+    ...base,
+    found: 0,
+    failures: [],
+  });
+  assertEquals(logs.map((l) => l["msg"]), [
+    "cycle: no pod matches --selector k8s-app=aws-node in --namespace kube-sytem: nothing " +
+    "published for this cycle (check both: aws-node runs in kube-system with k8s-app=aws-node " +
+    "unless renamed)",
+  ]);
 });
 
 Deno.test("the cycle line: pods and IP figures once, under 400 bytes; every figure at debug", async () => {
@@ -443,8 +454,8 @@ Deno.test("--once: the baseline sample goes to the sinks unpublished, the second
   const once = runOnce(deps, 30, new AbortController().signal);
   assertEquals(await clock.sleeping(), 30_000);
   clock.tick(30_000);
-  const report = await once;
-  assertEquals(report.snapshot?.values.get("assignIPAddresses"), 2);
+  const { second: report } = await once;
+  assertEquals(report?.snapshot?.values.get("assignIPAddresses"), 2);
   assertEquals(cw.pending, 21);
   const outcomes = await flushOutputs(deps.outputs, new AbortController().signal);
   assertEquals(outcomes.find((o) => o.name === "cloudwatch")?.outcome, {
@@ -536,10 +547,11 @@ Deno.test("a CloudWatch endpoint that accepts and never answers fails each attem
     assertEquals([r.sent, r.pending], [0, 21]);
     assert(r.error?.includes("300 ms requestTimeout"), r.error);
     assertEquals([stats.attemptsOk, stats.attemptsFailed, stats.requestsFailed], [0, 2, 1]);
-    // the failure said once, ours, without the SDK's "@smithy/... - [ERROR]" prefix
+    // the failure said once, ours, without the SDK's "@smithy/... - [ERROR]" prefix; the last
+    // flush (shutdown, --once) claims no next publish
     assertEquals(logs.filter((l) => l["level"] === "error").map((l) => l["msg"]), [
       "PutMetricData failed: TimeoutError: a request has exceeded the configured 300 ms " +
-      "requestTimeout: after 2 attempt(s); 21 datums kept for the next publish",
+      "requestTimeout: after 2 attempt(s); 21 datums not sent",
     ]);
   } finally {
     client.destroy();

@@ -380,16 +380,56 @@ Deno.test(
 );
 
 Deno.test(
-  "--once: exit 1 when no pod could be scraped, or when the publish failed",
+  "--once: a first sample that fails ends it at once, naming the cause; a failed publish drops, not keeps",
   opts,
   withWorld(async (w) => {
+    const cycles = () => {
+      const seen: CycleReport[] = [];
+      return { seen, onCycle: (r: CycleReport) => seen.push(r) };
+    };
+    const errors = () => w.messages("error");
+    // no pod matches: the hint names the namespace and selector
+    let c = cycles();
+    assertEquals(await w.run(["--once", "--interval", "30"], { onCycle: c.onCycle }), 1);
+    assertEquals(c.seen.length, 1);
+    assertEquals(
+      errors().at(-1),
+      "--once: the first sample failed, so there is nothing to publish: no pod matches " +
+        "--selector k8s-app=aws-node in --namespace kube-system: check both (aws-node runs in " +
+        "kube-system with k8s-app=aws-node unless renamed)",
+    );
+    // the only pod cannot be scraped: its failure is the cause, and no second sample is taken
     w.api.addPod("aws-node-a", { kind: "unreachable" });
-    assertEquals(await w.run(["--once", "--interval", "1"]), 1);
-    assert(w.messages("error").some((m) => m.includes("--once: no pod could be scraped")));
+    c = cycles();
+    assertEquals(await w.run(["--once", "--interval", "30"], { onCycle: c.onCycle }), 1);
+    assertEquals(c.seen.length, 1);
+    const cause = errors().at(-1) ?? "";
+    assert(
+      cause.startsWith(
+        "--once: the first sample failed, so there is nothing to publish: 1 pods found, none " +
+          "scraped (1 failed, 0 not running); the first: kube-system/aws-node-a: HTTP 503",
+      ),
+      cause,
+    );
+    // a good first sample says when the second comes; a failed publish is not "kept"
     w.api.textPod("aws-node-a", awsNodeText(freshNode(1)));
     w.cw.outage = UNAVAILABLE;
-    assertEquals(await w.run(["--once", "--interval", "1"]), 1);
-    assert(w.messages("error").some((m) => m.includes("--once: publish failed")));
+    c = cycles();
+    assertEquals(await w.run(["--once", "--interval", "1"], { onCycle: c.onCycle }), 1);
+    assertEquals(c.seen.length, 2);
+    assert(
+      w.messages("info").some((m) =>
+        /^--once: baseline sample taken; the second sample, the one published, in 0?\.?\d+(\.\d)? s$/
+          .test(m)
+      ),
+      w.messages("info").join("\n"),
+    );
+    assert(
+      errors().some((m) =>
+        m.startsWith(`--once: publish failed, ${PER_CYCLE} datums not published: `)
+      ),
+    );
+    assert(errors().every((m) => !m.includes("kept for the next publish")), errors().join("\n"));
   }),
 );
 

@@ -18,8 +18,9 @@ const USAGE = `Usage: deno task demo [--pods N] [--interval S] [--cycles N] [--o
                       [--listen HOST:PORT]
 
 A simulated EKS cluster (an HTTPS API server with its own CA and N aws-node
-pods whose figures move) and the real helper against it, with --dry-run: the
-PutMetricData requests it would send are counted, not sent. Ctrl-C or SIGTERM
+pods whose figures move) and the real helper against it, with --dry-run: each
+PutMetricData request it would send is printed on stdout as one JSON line
+instead (nothing is sent). Ctrl-C or SIGTERM
 stops both and removes the demo's temporary kubeconfig.
 
   --pods N          simulated aws-node pods (default 20)
@@ -39,7 +40,14 @@ function fail(message: string): never {
 let parsed;
 try {
   parsed = parseArgs({
-    args: Deno.args,
+    // "--pods -3": a negative number is the flag's value (parseArgs would take it for a flag)
+    args: Deno.args.map((a, i) =>
+      /^-\d/.test(a) && /^--[a-z]+$/.test(Deno.args[i - 1] ?? "") ? `=${a}` : a
+    ).reduce<string[]>((out, a) => {
+      if (a.startsWith("=-")) out[out.length - 1] += a;
+      else out.push(a);
+      return out;
+    }, []),
     options: {
       pods: { type: "string", default: "20" },
       interval: { type: "string", default: "5" },
@@ -53,7 +61,14 @@ try {
 } catch (e) {
   const msg = e instanceof Error ? e.message : String(e);
   const unknown = /Unknown option '([^']+)'/.exec(msg);
-  fail(unknown ? `unknown flag "${unknown[1]}": see --help` : `${msg.split(". ")[0]}: see --help`);
+  const missing = /Option '(--[a-z]+)[^']*' argument missing/.exec(msg);
+  fail(
+    unknown
+      ? `unknown flag "${unknown[1]}": see --help`
+      : missing
+      ? `"${missing[1]}" needs a value: see --help`
+      : `${msg.split(". ")[0]}: see --help`,
+  );
 }
 const { values } = parsed;
 if (values.help) {
@@ -148,10 +163,8 @@ const child = spawnHelper(args, {
   HOME: dir,
   AWS_EC2_METADATA_DISABLED: "true",
 });
-if (!values.quiet) void child.stderr.pipeTo(Deno.stderr.writable, { preventClose: true });
-else void child.stderr.cancel();
-
 let requests = 0;
+let cycles = 0;
 const maxCycles = values.cycles === undefined ? Infinity : Number(values.cycles);
 const stopAll = () => {
   try {
@@ -163,27 +176,44 @@ const stopAll = () => {
 // Ctrl-C and SIGTERM alike: the helper flushes and exits, then the demo cleans up
 Deno.addSignalListener("SIGINT", stopAll);
 Deno.addSignalListener("SIGTERM", stopAll);
-const reading = (async () => {
+/** Calls `onLine` for each line of a stream. */
+async function lines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void) {
   let rest = "";
-  for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
     rest += chunk;
     let i;
     while ((i = rest.indexOf("\n")) >= 0) {
-      const line = rest.slice(0, i);
+      onLine(rest.slice(0, i));
       rest = rest.slice(i + 1);
-      const req = JSON.parse(line) as { MetricData: unknown[] };
-      requests++;
-      if (!values.quiet) {
-        console.error(
-          `demo: would send PutMetricData #${requests} with ${req.MetricData.length} datums`,
-        );
-      }
-      if (requests * 2 >= maxCycles) stopAll();
     }
   }
-})();
+}
+const encoder = new TextEncoder();
+// the helper's log: shown, and its cycle lines counted (--cycles N stops after the Nth)
+const logging = lines(child.stderr, (line) => {
+  if (!values.quiet) Deno.stderr.writeSync(encoder.encode(`${line}\n`));
+  if (/ cycle: /.test(line) && ++cycles === maxCycles) stopAll();
+});
+// each request the helper would send, printed on stdout as it came
+const reading = lines(child.stdout, (line) => {
+  const req = JSON.parse(line) as { MetricData: unknown[] };
+  requests++;
+  try {
+    Deno.stdout.writeSync(encoder.encode(`${line}\n`));
+  } catch (e) {
+    // a reader that went away (`| head`) stops the printing, not the demo
+    if (!(e instanceof Deno.errors.BrokenPipe)) throw e;
+  }
+  if (!values.quiet) {
+    console.error(
+      `demo: PutMetricData request #${requests} (${req.MetricData.length} datums) printed on ` +
+        `stdout; nothing sent`,
+    );
+  }
+});
 const status = await child.status;
 await reading;
+await logging;
 clearInterval(mover);
 await api.close();
 Deno.removeSync(dir, { recursive: true });

@@ -36,6 +36,31 @@ Deno.test("demo --help prints its usage; an unknown flag exits 2 with one line",
   const bad = await demo(["--bogus"]).output();
   assertEquals(bad.code, 2);
   assertEquals(new TextDecoder().decode(bad.stderr), 'demo: unknown flag "--bogus": see --help\n');
+  // a negative number is the flag's value, refused for its range in one line
+  const negative = await demo(["--pods", "-3"]).output();
+  assertEquals(negative.code, 2);
+  assertEquals(
+    new TextDecoder().decode(negative.stderr),
+    'demo: "--pods" must be a whole number >= 1: got -3\n',
+  );
+});
+
+Deno.test("demo --cycles N: N cycles, each request printed on stdout as the README says", async () => {
+  for (const [cycles, datums] of [[1, [23]], [3, [46, 23]]] as const) {
+    const out = await demo(["--pods", "2", "--interval", "1", "--cycles", String(cycles)])
+      .output();
+    const stderr = new TextDecoder().decode(out.stderr).split("\n");
+    assertEquals(out.code, 0, stderr.join("\n"));
+    assertEquals(stderr.filter((l) => / cycle: /.test(l)).length, cycles, stderr.join("\n"));
+    const requests = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) =>
+      JSON.parse(l) as { MetricData: unknown[] }
+    );
+    assertEquals(requests.map((r) => r.MetricData.length), [...datums]);
+    assertEquals(
+      stderr.filter((l) => l.startsWith("demo: PutMetricData request #")).length,
+      datums.length,
+    );
+  }
 });
 
 Deno.test("demo: a busy port is replaced; SIGTERM stops it and removes its kubeconfig", async () => {
@@ -51,7 +76,7 @@ Deno.test("demo: a busy port is replaced; SIGTERM stops it and removes its kubec
       lines.push(line);
       const k = / kubeconfig (\/\S+\/\.kube\/config)$/.exec(line);
       if (k) kubeconfig = k[1] as string;
-      if (!signalled && line.startsWith("demo: would send PutMetricData #1")) {
+      if (!signalled && line.startsWith("demo: PutMetricData request #1 ")) {
         signalled = true;
         child.kill("SIGTERM");
       }

@@ -137,7 +137,16 @@ export async function connect(src: KubeconfigSource): Promise<KubeConnection> {
   const describe = loadInto(kc, src);
   const cluster = kc.getCurrentCluster();
   if (cluster === null) {
-    throw new KubeError(`${describe}: context ${kc.getCurrentContext()} names no cluster`);
+    const current = kc.getCurrentContext();
+    const names = kc.getContexts().map((c) => c.name);
+    throw new KubeError(
+      names.includes(current)
+        ? `${describe}: context ${current} names a cluster the file does not define: fix its ` +
+          `cluster or pass --context (the file has ${names.join(", ")})`
+        : `${describe}: current-context ${JSON.stringify(current)} is not a context of the ` +
+          `file: it has ${names.length === 0 ? "no contexts" : names.join(", ")}; fix ` +
+          `current-context or pass --context`,
+    );
   }
   if (cluster.skipTLSVerify) {
     throw new KubeError(
@@ -146,10 +155,25 @@ export async function connect(src: KubeconfigSource): Promise<KubeConnection> {
     );
   }
   const tls: { ca?: unknown; cert?: unknown; key?: unknown } = {};
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), CREDENTIALS_TIMEOUT_MS);
   try {
-    await kc.applyToHTTPSOptions(tls as never);
+    // an exec plugin that never answers must not hold the start-up
+    const done = await untilAborted(
+      kc.applyToHTTPSOptions(tls as never).then(() => true),
+      deadline.signal,
+    );
+    if (done === undefined) {
+      const exec = kc.getCurrentUser()?.exec;
+      throw new Error(
+        `no answer within ${CREDENTIALS_TIMEOUT_MS / 1000} s` +
+          (exec ? ` from the exec plugin ${String(exec.command ?? "")}` : ""),
+      );
+    }
   } catch (e) {
     throw new KubeError(`${describe}: cannot read TLS or credentials: ${errorText(e)}`);
+  } finally {
+    clearTimeout(timer);
   }
   const clientOpts: Deno.CreateHttpClientOptions & Partial<Deno.TlsCertifiedKeyPem> = {
     poolIdleTimeout: 90_000,
@@ -175,6 +199,24 @@ function contextInfo(kc: k8s.KubeConfig): KubeContextInfo | undefined {
   };
 }
 
+/** Longest the kubeconfig's credentials (an exec plugin) may take at start-up, ms. */
+export const CREDENTIALS_TIMEOUT_MS = 30_000;
+
+/** Why a kubeconfig file could not be read, with the fix. */
+function unreadable(e: unknown, given: boolean): string {
+  if (e instanceof Deno.errors.NotFound || (e as { code?: string }).code === "ENOENT") {
+    return given
+      ? "file not found (check --kubeconfig or KUBECONFIG)"
+      : "file not found: outside a pod the helper needs a kubeconfig: set --kubeconfig or " +
+        "KUBECONFIG, or run it in the cluster";
+  }
+  if (e instanceof Deno.errors.NotCapable || (e as { name?: string }).name === "NotCapable") {
+    return "this build may read only /var/run/secrets, ~/.kube and ~/.aws: copy the file " +
+      "into ~/.kube (if it exists)";
+  }
+  return `cannot be read: ${errorText(e)}`;
+}
+
 function loadInto(kc: k8s.KubeConfig, src: KubeconfigSource): string {
   let describe: string;
   const files = src.kubeconfig.length > 0
@@ -182,21 +224,33 @@ function loadInto(kc: k8s.KubeConfig, src: KubeconfigSource): string {
     : (!src.inCluster && src.homeConfig !== undefined ? [src.homeConfig] : []);
   if (files.length > 0) {
     describe = `kubeconfig ${files.join(":")}`;
-    files.forEach((file, i) => {
-      const one = i === 0 ? kc : new k8s.KubeConfig();
+    const given = src.kubeconfig.length > 0;
+    let loaded = 0;
+    for (const file of files) {
+      let text: string;
+      try {
+        text = Deno.readTextFileSync(file);
+      } catch (e) {
+        throw new KubeError(`kubeconfig ${file}: ${unreadable(e, given)}`);
+      }
+      // kubectl skips an empty file of a KUBECONFIG list
+      if (text.trim() === "") continue;
+      const one = loaded === 0 ? kc : new k8s.KubeConfig();
       try {
         one.loadFromFile(file);
       } catch (e) {
-        const msg = (e as { code?: string }).code === "ENOENT"
-          ? "file not found"
-          : (e as { name?: string }).name === "NotCapable"
-          ? "not readable: this build may read only /var/run/secrets, ~/.kube and ~/.aws " +
-            "(copy the file to ~/.kube/config)"
-          : errorText(e);
-        throw new KubeError(`kubeconfig ${file}: ${msg}`);
+        throw new KubeError(`kubeconfig ${file}: ${unreadable(e, given)}`);
       }
       if (one !== kc) kc.mergeConfig(one);
-    });
+      loaded++;
+    }
+    if (loaded === 0) {
+      throw new KubeError(
+        `${describe}: ${files.length === 1 ? "the file is" : "every file is"} empty; ` +
+          (given ? "point --kubeconfig or KUBECONFIG at a kubeconfig" : "write one there, or " +
+            "set --kubeconfig or KUBECONFIG"),
+      );
+    }
   } else if (src.inCluster) {
     describe = "in-cluster service account";
     try {

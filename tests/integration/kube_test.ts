@@ -71,6 +71,69 @@ Deno.test(
   }),
 );
 
+/** The text of a one-context kubeconfig, `current-context` as given. */
+function oneContext(current: string): string {
+  return [
+    "apiVersion: v1",
+    "kind: Config",
+    "clusters:",
+    "- name: c",
+    "  cluster: { server: 'https://127.0.0.1:1', certificate-authority-data: '' }",
+    "users:",
+    "- name: u",
+    "  user: { token: t }",
+    "contexts:",
+    "- name: a",
+    "  context: { cluster: c, user: u }",
+    `current-context: ${current}`,
+    "",
+  ].join("\n");
+}
+
+Deno.test("kubeconfig problems each name the file and the fix (kubectl's handling of empty files)", async () => {
+  const dir = Deno.makeTempDirSync();
+  const message = async (src: Parameters<typeof connect>[0]) => {
+    const e = await assertRejects(() => connect(src), KubeError);
+    return e.message;
+  };
+  try {
+    const good = `${dir}/good`;
+    const empty = `${dir}/empty`;
+    const gone = `${dir}/gone`;
+    Deno.writeTextFileSync(good, oneContext("a"));
+    Deno.writeTextFileSync(empty, "\n  \n");
+    Deno.writeTextFileSync(gone, oneContext("gone"));
+    const base = { context: undefined, inCluster: false, homeConfig: undefined };
+    // the default ~/.kube/config missing: what to do outside a pod
+    assertEquals(
+      await message({ ...base, kubeconfig: [], homeConfig: `${dir}/nope` }),
+      `kubeconfig ${dir}/nope: file not found: outside a pod the helper needs a kubeconfig: ` +
+        "set --kubeconfig or KUBECONFIG, or run it in the cluster",
+    );
+    // a path given: check it
+    assertEquals(
+      await message({ ...base, kubeconfig: [`${dir}/nope`] }),
+      `kubeconfig ${dir}/nope: file not found (check --kubeconfig or KUBECONFIG)`,
+    );
+    // an empty file in a list is skipped, as kubectl does; only empty files: said so
+    const conn = await connect({ ...base, kubeconfig: [empty, good] });
+    assertEquals(conn.describe, `kubeconfig ${empty}:${good} (context a)`);
+    conn.close();
+    assertEquals(
+      await message({ ...base, kubeconfig: [empty] }),
+      `kubeconfig ${empty}: the file is empty; point --kubeconfig or KUBECONFIG at a kubeconfig`,
+    );
+    // a current-context that does not exist: the contexts there are
+    assertEquals(
+      await message({ ...base, kubeconfig: [gone] }),
+      `kubeconfig ${gone} (context gone): current-context "gone" is not a context of the file: ` +
+        "it has a; fix current-context or pass --context",
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("a context the kubeconfig lacks is a KubeError naming the contexts it has", () => {
   const dir = Deno.makeTempDirSync();
   const api = `${dir}/config`;

@@ -104,11 +104,13 @@ Deno.test("a missing or unreadable kubeconfig exits 1 with a one-line reason", o
   try {
     for (
       const [path, reason] of [
-        [`${home}/.kube/missing`, "file not found"],
-        [
-          "/etc/hostname",
-          "not readable: this build may read only /var/run/secrets, ~/.kube and ~/.aws",
-        ],
+        [`${home}/.kube/missing`, "file not found (check --kubeconfig or KUBECONFIG)"],
+        // outside what the build may read, whether it exists or not: where to put it
+        ...["/etc/hostname", "/nope/config"].map((p) => [
+          p,
+          "this build may read only /var/run/secrets, ~/.kube and ~/.aws: copy the file into " +
+          "~/.kube (if it exists)",
+        ]),
       ]
     ) {
       const r = await runToEnd(["--kubeconfig", path as string, "--log-format", "text"], {

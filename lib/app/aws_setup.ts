@@ -20,6 +20,7 @@ import {
   resolveIdentity,
 } from "../aws/identity.ts";
 import { sdkImds, sdkTagReader } from "../aws/sdk_clients.ts";
+import { RuntimeError } from "../base/errors.ts";
 import { logger } from "../base/logging.ts";
 import { CloudWatchSink } from "../outputs/cloudwatch.ts";
 import type { Runtime } from "./runtime.ts";
@@ -69,6 +70,50 @@ export async function resolve(
       clusterIdSource: identity.clusterId.source,
     },
   );
+  return identity;
+}
+
+/**
+ * Region and cluster id, then (when the run calls AWS) the credentials
+ * check: every problem of the two in one error, so one run says all there
+ * is to fix (exit 2 when any of them is a value to set, else 1).
+ *
+ * @param config the resolved config
+ * @param rt process facts and seams
+ * @param context the kubeconfig's current context, if any
+ * @returns the identity
+ * @throws {IdentityError} naming every problem when one is a missing value
+ * @throws {RuntimeError} when only the credentials are missing
+ */
+export async function resolveForAws(
+  config: Config,
+  rt: Runtime,
+  context: KubeContextInfo | undefined,
+): Promise<Identity> {
+  let identity: Identity | undefined;
+  let identityError: IdentityError | undefined;
+  try {
+    identity = await resolve(config, rt, context);
+  } catch (e) {
+    if (!(e instanceof IdentityError)) throw e;
+    identityError = e;
+  }
+  let credentialsError: RuntimeError | undefined;
+  if (awsUses(config).length > 0 && !(config.command === "dashboard" && config.dryRun)) {
+    try {
+      await checkCredentials(config, rt);
+    } catch (e) {
+      if (!(e instanceof RuntimeError)) throw e;
+      credentialsError = e;
+    }
+  }
+  if (identity === undefined) {
+    const e = identityError ?? new IdentityError("region and cluster id could not be resolved");
+    throw credentialsError === undefined
+      ? e
+      : new IdentityError(`${e.message}. Also: ${credentialsError.message}`);
+  }
+  if (credentialsError !== undefined) throw credentialsError;
   return identity;
 }
 

@@ -17,7 +17,7 @@ import { CycleLog } from "../outputs/cycle_log.ts";
 import type { Output, SelfReporting } from "../outputs/output.ts";
 import { StatusSink } from "../outputs/status.ts";
 import { makeHandler, serve } from "../http/server.ts";
-import { awsUses, checkCredentials, cloudWatchSinkFor, resolve } from "./aws_setup.ts";
+import { cloudWatchSinkFor, resolveForAws } from "./aws_setup.ts";
 import { electorFor, kubeSource, RELEASE_DEADLINE_MS } from "./kube_setup.ts";
 import { FLUSH_DEADLINE_MS, type Runtime } from "./runtime.ts";
 import type { CycleReport } from "../model/report.ts";
@@ -44,8 +44,7 @@ export async function runCollect(config: Config, rt: Runtime): Promise<number> {
   const stopServer = new AbortController();
   let server: Deno.HttpServer<Deno.NetAddr> | undefined;
   try {
-    const identity = await resolve(config, rt, conn.context);
-    if (awsUses(config).length > 0) await checkCredentials(config, rt);
+    const identity = await resolveForAws(config, rt, conn.context);
     const elector = config.leaderElection ? electorFor(config, rt, conn) : undefined;
     const cloudwatch = cloudWatchSinkFor(config, rt, identity);
     const reporters: SelfReporting[] = cloudwatch === undefined ? [] : [cloudwatch];

@@ -12,7 +12,7 @@ import { errorText } from "../base/errors.ts";
 import { logger } from "../base/logging.ts";
 import { loadKubeconfig } from "../kube/kubeconfig.ts";
 import { alarmInputs, dashboardBody, defaultDashboardName } from "../outputs/dashboard.ts";
-import { checkCredentials, cloudWatchFor, resolve } from "./aws_setup.ts";
+import { cloudWatchFor, resolveForAws } from "./aws_setup.ts";
 import { kubeSource } from "./kube_setup.ts";
 import type { Runtime } from "./runtime.ts";
 
@@ -32,7 +32,7 @@ export async function runDashboard(config: Config, rt: Runtime): Promise<number>
       error: errorText(e),
     });
   }
-  const identity = await resolve(config, rt, context);
+  const identity = await resolveForAws(config, rt, context);
   const target = {
     region: identity.region?.value ?? "",
     clusterId: identity.clusterId.value,
@@ -54,7 +54,6 @@ export async function runDashboard(config: Config, rt: Runtime): Promise<number>
     for (const a of alarms) rt.writeStdout(JSON.stringify(a));
     return 0;
   }
-  await checkCredentials(config, rt);
   const client = cloudWatchFor(config, rt, target.region);
   try {
     const problems = await putDashboard(client, name, body);

@@ -227,8 +227,10 @@ export async function resolveIdentity(inp: IdentityInputs): Promise<Identity> {
     const r = await imdsGet("placement/region");
     if (r !== undefined) region = { value: r, source: "IMDS placement/region" };
   }
+  // every missing piece is said in one run, not one a run
+  const missing: string[] = [];
   if (region === undefined && inp.needRegion) {
-    throw new IdentityError(
+    missing.push(
       `no AWS region: set AWS_REGION (or --region)${imdsProblem ? `; ${imdsProblem}` : ""}`,
     );
   }
@@ -244,11 +246,10 @@ export async function resolveIdentity(inp: IdentityInputs): Promise<Identity> {
   if (clusterId === undefined) {
     clusterId = await clusterIdFromInstance(imdsGet, inp, region, warnings, note);
     if (clusterId === undefined && imdsProblem !== undefined) {
-      throw new IdentityError(
-        `no cluster id: set AWS_CLUSTER_ID (or --cluster-id); ${imdsProblem}`,
-      );
+      missing.push(`no cluster id: set AWS_CLUSTER_ID (or --cluster-id); ${imdsProblem}`);
     }
   }
+  if (missing.length > 0) throw new IdentityError(missing.join(". Also: "));
   if (clusterId === undefined) {
     warnings.push(
       `no cluster id found in the flags, environment, kubeconfig or instance tags ` +

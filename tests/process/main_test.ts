@@ -393,3 +393,67 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "every start-up problem in one run: region, cluster id, credentials, then exit 2 (nothing listened)",
+  opts,
+  async () => {
+    const home = Deno.makeTempDirSync();
+    try {
+      kubeconfigIn(home, "{server: 'https://127.0.0.1:1'}", ["    token: t"]);
+      // a profile that only sets a region for another profile: no source of credentials
+      Deno.mkdirSync(`${home}/.aws`);
+      Deno.writeTextFileSync(`${home}/.aws/config`, "[profile other]\nregion = eu-west-1\n");
+      const r = await runToEnd(["--once"], {
+        PATH: "/usr/bin:/bin",
+        HOME: home,
+        AWS_EC2_METADATA_DISABLED: "true",
+        ...passThrough(),
+      });
+      assertEquals(r.code, 2, r.stderr);
+      const errors = r.stderr.trim().split("\n").map((l) => JSON.parse(l))
+        .filter((l) => l.level === "error").map((l) => String(l.msg));
+      assertEquals(errors.length, 1, r.stderr);
+      const msg = errors[0] as string;
+      assert(msg.startsWith("no AWS region: set AWS_REGION (or --region); IMDS is disabled"), msg);
+      assert(msg.includes(". Also: no cluster id: set AWS_CLUSTER_ID (or --cluster-id)"), msg);
+      assert(msg.includes(". Also: no AWS credentials for CloudWatch: "), msg);
+      assert(msg.endsWith("or run with --dry-run or --no-cloudwatch"), msg);
+    } finally {
+      Deno.removeSync(home, { recursive: true });
+    }
+  },
+);
+
+Deno.test(
+  "a profile that only sets a region fails the credentials check in seconds, before any port",
+  opts,
+  async () => {
+    const home = Deno.makeTempDirSync();
+    try {
+      kubeconfigIn(home, "{server: 'https://127.0.0.1:1'}", ["    token: t"]);
+      Deno.mkdirSync(`${home}/.aws`);
+      Deno.writeTextFileSync(
+        `${home}/.aws/config`,
+        "[profile onlyregion]\nregion = eu-central-1\n",
+      );
+      const r = await runToEnd(["--once", "--profile", "onlyregion", "--cluster-id", "prod"], {
+        PATH: "/usr/bin:/bin",
+        HOME: home,
+        AWS_EC2_METADATA_DISABLED: "true",
+        ...passThrough(),
+      });
+      assertEquals(r.code, 1, r.stderr);
+      const last = JSON.parse(r.stderr.trim().split("\n").at(-1) as string);
+      assert(
+        String(last.msg).includes(
+          `profile onlyregion in ${home}/.aws/config: it sets no credentials (only region)`,
+        ),
+        last.msg,
+      );
+      assert(!r.stderr.includes("PutMetricData"), r.stderr);
+    } finally {
+      Deno.removeSync(home, { recursive: true });
+    }
+  },
+);

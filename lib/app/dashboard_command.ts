@@ -50,8 +50,13 @@ export async function runDashboard(config: Config, rt: Runtime): Promise<number>
     )
     : [];
   if (config.dryRun) {
-    rt.writeStdout(JSON.stringify({ DashboardName: name, DashboardBody: body }));
+    // PutDashboard's input as the API takes it: the body is a JSON string
+    rt.writeStdout(JSON.stringify({ DashboardName: name, DashboardBody: JSON.stringify(body) }));
     for (const a of alarms) rt.writeStdout(JSON.stringify(a));
+    log().info(
+      "dry run: printed dashboard {name}{alarms} on stdout; nothing sent",
+      { name, alarms: alarms.length > 0 ? ` and ${alarms.length} alarms` : "" },
+    );
     return 0;
   }
   const client = cloudWatchFor(config, rt, target.region);

@@ -115,7 +115,11 @@ export class ProxyScraper implements Scraper {
     }
     const body = await readLimited(res, this.#opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, signal);
     if (res.status !== 200) {
-      throw new ScrapeError("http", httpFailureText(res.status, body), res.status);
+      throw new ScrapeError(
+        "http",
+        httpFailureText(res.status, body, this.#opts.metricsPort),
+        res.status,
+      );
     }
     return body;
   }
@@ -255,12 +259,14 @@ export async function readLimited(
 }
 
 /** The API server's 503 when it cannot reach a pod's port (upstream #1912, #2091). */
-const UNREACHABLE_HINT = "the API server could not reach the pod's port: allow inbound tcp/61678 " +
-  "from the cluster security group to the nodes";
+function unreachableHint(port: number): string {
+  return `the API server could not reach the pod's port: allow inbound tcp/${port} from the ` +
+    "cluster security group to the nodes";
+}
 
-function httpFailureText(status: number, body: string): string {
+function httpFailureText(status: number, body: string, port: number): string {
   const text = apiStatusText(status, body);
-  return status === 503 ? `${text} (${UNREACHABLE_HINT})` : text;
+  return status === 503 ? `${text} (${unreachableHint(port)})` : text;
 }
 
 function fetchFailure(

@@ -137,8 +137,21 @@ Deno.test(
     assertEquals(code, 0);
     assertEquals(w.cw.requests.length, 0);
     assertEquals(w.stdout.length, 4);
-    assertEquals(JSON.parse(w.stdout[0] as string).DashboardName, "mine");
+    const put = JSON.parse(w.stdout[0] as string);
+    assertEquals(put.DashboardName, "mine");
+    // the body as PutDashboard takes it: a string holding the JSON, the same the SDK sends
+    assertEquals(typeof put.DashboardBody, "string");
+    assertEquals(
+      JSON.parse(put.DashboardBody),
+      dashboardBody({ region: "us-test-1", clusterId: "test", subnets: false }, "mine"),
+    );
     assertEquals(JSON.parse(w.stdout[1] as string).AlarmName, "EKS-CNI-test-ip-utilization");
+    assert(
+      w.messages("info").includes(
+        "dry run: printed dashboard mine and 3 alarms on stdout; nothing sent",
+      ),
+      w.messages("info").join("\n"),
+    );
   }),
 );
 

@@ -38,10 +38,15 @@ const source = (kubeconfig: string) => ({
 });
 
 /** A connection, a prepared proxy scraper and the listed pods. */
-async function scraperFor(api: FakeApiServer, kubeconfig: string, maxBodyBytes?: number) {
+async function scraperFor(
+  api: FakeApiServer,
+  kubeconfig: string,
+  maxBodyBytes?: number,
+  metricsPort = 61678,
+) {
   const conn = await connect(source(kubeconfig));
   const scraper = new ProxyScraper(conn, {
-    metricsPort: 61678,
+    metricsPort,
     ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }),
   });
   await scraper.prepare(new AbortController().signal);
@@ -195,6 +200,22 @@ Deno.test(
       assertEquals(api.counts.unauthorized, 0);
     } finally {
       conn.close();
+    }
+    // another --metrics-port: the hint names that port
+    const other = await scraperFor(api, kubeconfig, undefined, 9100);
+    try {
+      const b9100 = other.pods[1];
+      assert(b9100 !== undefined);
+      const e = await assertRejects(
+        () => other.scraper.scrape(b9100, new AbortController().signal),
+        ScrapeError,
+      );
+      assert(
+        e.message.endsWith("allow inbound tcp/9100 from the cluster security group to the nodes)"),
+        e.message,
+      );
+    } finally {
+      other.conn.close();
     }
   }),
 );

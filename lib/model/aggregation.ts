@@ -16,7 +16,8 @@
 
 import { type MetricFamily, seriesKey } from "./exposition.ts";
 import { type AwsNodeFold, METRICS } from "./figures.ts";
-import type { ClusterSnapshot } from "./report.ts";
+import type { ClusterSnapshot, GroupFigures, NodeHeadroom } from "./report.ts";
+import { type Breakdown, NO_GROUP, type NodeGroups, OTHER_GROUP } from "./node_groups.ts";
 
 /** The family aws-node's Go client exposes with its process start time. */
 export const START_TIME_FAMILY = "process_start_time_seconds";
@@ -81,6 +82,25 @@ export interface PodSample {
   readonly node?: string;
   /** The parsed exposition. */
   readonly families: ReadonlyMap<string, MetricFamily>;
+  /** The node's groups (zone, node group, instance type). @default `none` for each */
+  readonly groups?: NodeGroups;
+}
+
+/** How the cycle splits its figures by node group (`--breakdown`). */
+export interface GroupOptions {
+  /** The breakdowns asked for; empty: none. */
+  readonly breakdowns: readonly Breakdown[];
+  /** Groups kept per breakdown; the smallest past it fold into `other`. @default 50 */
+  readonly maxGroups?: number;
+}
+
+/** Nodes kept in the snapshot's list of the least headroom (the report shows them). */
+export const LOWEST_HEADROOM_KEPT = 10;
+
+interface GroupAcc {
+  readonly values: Map<string, number>;
+  pods: number;
+  headroom: { min: number; node: string; near: number; nodes: number } | undefined;
 }
 
 /** The families a node's IP headroom is computed from. */
@@ -104,6 +124,9 @@ export class CycleAggregation {
   #baselined = 0;
   readonly #threshold: number | undefined;
   #headroom: { min: number; node: string; near: number; nodes: number } | undefined;
+  readonly #groupOpts: GroupOptions;
+  readonly #groups = new Map<Breakdown, Map<string, GroupAcc>>();
+  readonly #lowest: { node: string; headroom: number }[] = [];
 
   /**
    * Starts a cycle over the state.
@@ -111,31 +134,61 @@ export class CycleAggregation {
    * @param state the memory carried between cycles (read now, written by `finish`)
    * @param headroomThreshold `--headroom-threshold`; `undefined`: no headroom figures
    * @param folds the aws-node figures to fold (`figures.ts` `awsNodeFolds`) @default METRICS
+   * @param groups the breakdowns to split by @default none
    */
   constructor(
     state: AggregatorState,
     headroomThreshold?: number,
     folds: readonly AwsNodeFold[] = METRICS,
+    groups: GroupOptions = { breakdowns: [] },
   ) {
     this.#state = state;
     this.#threshold = headroomThreshold;
     this.#folds = folds;
     this.#values = new Map(folds.map((m) => [m.cwName, 0]));
+    this.#groupOpts = groups;
+    for (const b of groups.breakdowns) this.#groups.set(b, new Map());
   }
 
-  /** Notes one node's headroom (both families present). */
-  #noteHeadroom(node: string, families: ReadonlyMap<string, MetricFamily>): void {
-    if (this.#threshold === undefined) return;
+  /** One node's headroom (both families present), or `undefined`. */
+  #roomOf(families: ReadonlyMap<string, MetricFamily>): number | undefined {
+    if (this.#threshold === undefined) return undefined;
     const max = families.get(HEADROOM_FAMILIES.max);
     const assigned = families.get(HEADROOM_FAMILIES.assigned);
-    if (max === undefined || assigned === undefined) return;
-    const room = sumOwn(max) - sumOwn(assigned);
-    const h = this.#headroom ??= { min: room, node, near: 0, nodes: 0 };
-    h.nodes++;
-    if (room < this.#threshold) h.near++;
-    if (room < h.min || (room === h.min && node < h.node)) {
-      h.min = room;
-      h.node = node;
+    if (max === undefined || assigned === undefined) return undefined;
+    return sumOwn(max) - sumOwn(assigned);
+  }
+
+  /** Keeps the nodes with the least headroom, ascending (the first by name on a tie). */
+  #noteLowest(node: string, room: number): void {
+    const l = this.#lowest;
+    const at = l.findIndex((x) => room < x.headroom || (room === x.headroom && node < x.node));
+    if (at < 0) {
+      if (l.length < LOWEST_HEADROOM_KEPT) l.push({ node, headroom: room });
+      return;
+    }
+    l.splice(at, 0, { node, headroom: room });
+    if (l.length > LOWEST_HEADROOM_KEPT) l.pop();
+  }
+
+  /** The pod's contributions to the groups it is in. */
+  #noteGroups(
+    groups: NodeGroups | undefined,
+    node: string,
+    contrib: ReadonlyMap<string, number>,
+    room: number | undefined,
+  ): void {
+    for (const [b, byGroup] of this.#groups) {
+      const name = groups?.[b] ?? NO_GROUP;
+      let g = byGroup.get(name);
+      if (g === undefined) {
+        byGroup.set(name, g = { values: new Map(), pods: 0, headroom: undefined });
+      }
+      g.pods++;
+      for (const [k, v] of contrib) g.values.set(k, (g.values.get(k) ?? 0) + v);
+      if (room !== undefined && this.#threshold !== undefined) {
+        g.headroom = noteRoom(g.headroom, node, room, this.#threshold);
+      }
     }
   }
 
@@ -144,8 +197,14 @@ export class CycleAggregation {
    *
    * @param sample the pod and its parsed families
    */
-  add({ pod, node, families }: PodSample): void {
-    this.#noteHeadroom(node ?? pod, families);
+  add({ pod, node, families, groups }: PodSample): void {
+    const where = node ?? pod;
+    const room = this.#roomOf(families);
+    if (room !== undefined && this.#threshold !== undefined) {
+      this.#headroom = noteRoom(this.#headroom, where, room, this.#threshold);
+      this.#noteLowest(where, room);
+    }
+    const contrib = new Map<string, number>();
     const state = this.#state;
     const prev = state.pods.get(pod);
     if (prev === undefined) this.#baselined++;
@@ -159,7 +218,9 @@ export class CycleAggregation {
       const fam = families.get(spec.family);
       if (fam === undefined) continue;
       if (spec.kind === "gauge") {
-        add(this.#values, spec, sumOwn(fam));
+        const v = sumOwn(fam);
+        add(this.#values, spec, v);
+        contrib.set(spec.cwName, v);
       } else if (spec.kind === "counter") {
         let inc = 0;
         for (const s of fam.samples) {
@@ -170,6 +231,7 @@ export class CycleAggregation {
           inc += increase(lookup(before, slot), s.value, restarted);
         }
         add(this.#values, spec, inc);
+        contrib.set(spec.cwName, inc);
       } else {
         this.#latency.set(
           spec.cwName,
@@ -195,6 +257,7 @@ export class CycleAggregation {
       entries[2 * i + 1] = seen.get(slot) as number;
     });
     this.#next.set(pod, { startTime, entries });
+    if (this.#groups.size > 0) this.#noteGroups(groups, where, contrib, room);
   }
 
   /**
@@ -213,18 +276,30 @@ export class CycleAggregation {
     if (this.#next.size === 0) return null;
     for (const [pod, memory] of this.#next) this.#state.pods.set(pod, memory);
     for (const [name, worst] of this.#latency) this.#values.set(name, worst);
-    const h = this.#headroom;
+    const threshold = this.#threshold;
+    const breakdowns = new Map<Breakdown, readonly GroupFigures[]>();
+    const folded: { breakdown: Breakdown; groups: number }[] = [];
+    for (const [b, byGroup] of this.#groups) {
+      const max = this.#groupOpts.maxGroups ?? DEFAULT_MAX_GROUPS;
+      const { kept, foldedCount } = foldSmallest(byGroup, max, threshold);
+      if (foldedCount > 0) folded.push({ breakdown: b, groups: foldedCount });
+      breakdowns.set(
+        b,
+        kept.map(([group, g]) => ({
+          group,
+          pods: g.pods,
+          values: g.values,
+          headroom: headroomOf(g.headroom, threshold),
+        })),
+      );
+    }
     return {
       values: this.#values,
       podsScraped: this.#next.size,
       podsBaselined: this.#baselined,
-      headroom: h === undefined || this.#threshold === undefined ? undefined : {
-        min: h.min,
-        node: h.node,
-        nearLimit: h.near,
-        threshold: this.#threshold,
-        nodes: h.nodes,
-      },
+      headroom: headroomOf(this.#headroom, threshold),
+      lowestHeadroom: this.#lowest,
+      ...(breakdowns.size > 0 ? { breakdowns, folded } : {}),
     };
   }
 }
@@ -247,6 +322,77 @@ export function aggregate(
   const cycle = new CycleAggregation(state, headroomThreshold);
   for (const s of scraped) cycle.add(s);
   return cycle.finish(listed);
+}
+
+/** Groups kept per breakdown when `--breakdown-max-groups` is not given. @default 50 */
+export const DEFAULT_MAX_GROUPS = 50;
+
+type RoomAcc = { min: number; node: string; near: number; nodes: number };
+
+/** Adds one node's headroom to a running least-and-count. */
+function noteRoom(
+  h: RoomAcc | undefined,
+  node: string,
+  room: number,
+  threshold: number,
+): RoomAcc {
+  const acc = h ?? { min: room, node, near: 0, nodes: 0 };
+  acc.nodes++;
+  if (room < threshold) acc.near++;
+  if (room < acc.min || (room === acc.min && node < acc.node)) {
+    acc.min = room;
+    acc.node = node;
+  }
+  return acc;
+}
+
+function headroomOf(
+  h: RoomAcc | undefined,
+  threshold: number | undefined,
+): NodeHeadroom | undefined {
+  return h === undefined || threshold === undefined
+    ? undefined
+    : { min: h.min, node: h.node, nearLimit: h.near, threshold, nodes: h.nodes };
+}
+
+/**
+ * The groups of one breakdown, largest first (most pods, then by name), at
+ * most `max`: past it the smallest fold into `other` (sums added, the least
+ * headroom the least of theirs).
+ */
+function foldSmallest(
+  byGroup: ReadonlyMap<string, GroupAcc>,
+  max: number,
+  threshold: number | undefined,
+): { kept: [string, GroupAcc][]; foldedCount: number } {
+  const all = [...byGroup].sort((a, b) =>
+    b[1].pods - a[1].pods || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
+  );
+  if (all.length <= max) {
+    return { kept: all.sort((a, b) => (a[0] < b[0] ? -1 : 1)), foldedCount: 0 };
+  }
+  const top = all.slice(0, Math.max(0, max - 1));
+  const rest = all.slice(top.length);
+  // a group that is itself called "other" joins the folded ones
+  const kept = top.filter(([name]) => name !== OTHER_GROUP);
+  const into = [...rest, ...top.filter(([name]) => name === OTHER_GROUP)];
+  const other: GroupAcc = { values: new Map(), pods: 0, headroom: undefined };
+  for (const [, g] of into) {
+    other.pods += g.pods;
+    for (const [k, v] of g.values) other.values.set(k, (other.values.get(k) ?? 0) + v);
+    const h = g.headroom;
+    if (h !== undefined && threshold !== undefined) {
+      const o = other.headroom ??= { min: h.min, node: h.node, near: 0, nodes: 0 };
+      o.nodes += h.nodes;
+      o.near += h.near;
+      if (h.min < o.min || (h.min === o.min && h.node < o.node)) {
+        o.min = h.min;
+        o.node = h.node;
+      }
+    }
+  }
+  const out: [string, GroupAcc][] = [...kept, [OTHER_GROUP, other]];
+  return { kept: out.sort((a, b) => (a[0] < b[0] ? -1 : 1)), foldedCount: rest.length };
 }
 
 function add(values: Map<string, number>, spec: AwsNodeFold, v: number): void {

@@ -14,6 +14,7 @@
  */
 
 import type { ClusterSnapshot } from "./report.ts";
+import { BREAKDOWN_SPECS, BREAKDOWNS } from "./node_groups.ts";
 
 /**
  * How a figure behaves over time: a gauge is a level; a counter increase is
@@ -110,6 +111,12 @@ export interface Figure {
   readonly feature?: Feature;
   /** Read from an aws-node family and folded over pods by `kind` (`model/aggregation.ts`). */
   readonly awsNodeFamily?: string;
+  /**
+   * Also published per group of each breakdown asked for (`--breakdown`),
+   * with the breakdown's dimension, computed the same way from the group's
+   * inputs. @default false
+   */
+  readonly breakdown?: boolean;
   /** Multiplier from the CloudWatch unit to the Prometheus one. @default 1 */
   readonly prometheusScale?: number;
   /** Rows on the dashboard. @default none */
@@ -199,6 +206,7 @@ const errors = (label: string, at: number): WidgetRow => ({ widget: "errors", la
 /** Every figure, in publish order. */
 export const FIGURES: FigureTable = Object.freeze<Figure[]>([
   gauge("assignIPAddresses", "awscni_assigned_ip_addresses", "IP addresses assigned to pods", {
+    breakdown: true,
     dashboard: [
       { widget: "now", label: "IPs assigned", at: 1 },
       { widget: "ips", label: "assigned", at: 1 },
@@ -233,6 +241,7 @@ export const FIGURES: FigureTable = Object.freeze<Figure[]>([
     "awscni_total_ip_addresses",
     "IP addresses held in the nodes' warm pools",
     {
+      breakdown: true,
       dashboard: [
         { widget: "now", label: "IPs held", at: 2 },
         { widget: "ips", label: "held (warm pools included)", at: 2 },
@@ -266,6 +275,7 @@ export const FIGURES: FigureTable = Object.freeze<Figure[]>([
     }],
   }),
   gauge("maxIPAddresses", "awscni_ip_max", "IP addresses the nodes can hold at most", {
+    breakdown: true,
     dashboard: [
       { widget: "now", label: "IPs max", at: 3 },
       { widget: "ips", label: "max", at: 3 },
@@ -311,6 +321,7 @@ export const FIGURES: FigureTable = Object.freeze<Figure[]>([
     "awscni_no_available_ip_addresses",
     "pod IP assignments that failed for lack of an available IP",
     {
+      breakdown: true,
       dashboard: [errors("pod IP assignments failed (no IP)", 1)],
       alarms: [(a) => ({
         AlarmName: `EKS-CNI-${a.clusterId}-no-available-ip`,
@@ -351,6 +362,7 @@ export const FIGURES: FigureTable = Object.freeze<Figure[]>([
     kind: "gauge",
     dimensions: [],
     source: "awscni_ip_max, awscni_assigned_ip_addresses per node",
+    breakdown: true,
     dashboard: [{ widget: "headroom", label: "least free IPs on a node" }],
     compute: (c) => c.headroom === undefined ? [] : [{ value: c.headroom.min }],
   },
@@ -364,6 +376,7 @@ export const FIGURES: FigureTable = Object.freeze<Figure[]>([
     kind: "gauge",
     dimensions: [],
     source: "awscni_ip_max, awscni_assigned_ip_addresses per node",
+    breakdown: true,
     dashboard: [{ widget: "near", label: "nodes under the headroom threshold" }],
     alarms: [(a) => ({
       AlarmName: `EKS-CNI-${a.clusterId}-node-headroom`,
@@ -471,7 +484,44 @@ export interface ComputedFigure {
  * @returns each figure with its values, in table order
  */
 export function computeFigures(table: FigureTable, inputs: CycleInputs): ComputedFigure[] {
-  return table.map((figure) => ({ figure, values: figure.compute(inputs) }));
+  return table.map((figure) => {
+    const values = [...figure.compute(inputs)];
+    if (figure.breakdown === true && inputs.breakdowns !== undefined) {
+      for (const [b, groups] of inputs.breakdowns) {
+        const dim = BREAKDOWN_SPECS[b].dimension;
+        for (const g of groups) {
+          const groupInputs: CycleInputs = {
+            values: g.values,
+            podsScraped: g.pods,
+            podsBaselined: 0,
+            headroom: g.headroom,
+          };
+          for (const v of figure.compute(groupInputs)) {
+            values.push({ ...v, dimensions: { [dim]: g.group, ...v.dimensions } });
+          }
+        }
+      }
+    }
+    return { figure, values };
+  });
+}
+
+/** Prometheus label of every dimension a figure value may carry, by CloudWatch name. */
+export const DIMENSION_LABELS: Readonly<Record<string, string>> = Object.freeze({
+  [SUBNET_ID.cloudwatch]: SUBNET_ID.prometheus,
+  ...Object.fromEntries(
+    BREAKDOWNS.map((b) => [BREAKDOWN_SPECS[b].dimension, BREAKDOWN_SPECS[b].prometheus]),
+  ),
+});
+
+/**
+ * A value's dimensions beside `CLUSTER_ID`, in order: name and value each.
+ *
+ * @param v one value
+ * @returns `[CloudWatch name, value]` pairs
+ */
+export function dimensionsOf(v: FigureValue): [string, string][] {
+  return Object.entries(v.dimensions ?? {});
 }
 
 /**
@@ -482,8 +532,8 @@ export function computeFigures(table: FigureTable, inputs: CycleInputs): Compute
  * @param v one value
  * @returns the key
  */
-export function valueKey(figure: Figure, v: FigureValue): string {
-  return figure.dimensions.map((d) => v.dimensions?.[d.cloudwatch] ?? "").join("\u0001");
+export function valueKey(_figure: Figure, v: FigureValue): string {
+  return dimensionsOf(v).map(([k, x]) => `${k}=${x}`).join("\u0001");
 }
 
 /**

@@ -8,6 +8,7 @@
  */
 
 import type { ScrapeError } from "../scrape/scraper.ts";
+import type { Breakdown } from "./node_groups.ts";
 
 /** A pod to scrape. */
 export interface Target {
@@ -65,6 +66,24 @@ export interface ClusterSnapshot {
   readonly headroom?: NodeHeadroom | undefined;
   /** The subnets in use, sorted by id; `undefined` when `--subnets` is off or none is known yet. */
   readonly subnets?: readonly SubnetFigure[] | undefined;
+  /** The nodes with the least headroom, ascending, at most 10 (the report's list). @default none */
+  readonly lowestHeadroom?: readonly { readonly node: string; readonly headroom: number }[];
+  /** Per breakdown asked for (`--breakdown`), its groups by name. @default none */
+  readonly breakdowns?: ReadonlyMap<Breakdown, readonly GroupFigures[]>;
+  /** Breakdowns whose smallest groups were folded into `other` this cycle, and how many. */
+  readonly folded?: readonly { readonly breakdown: Breakdown; readonly groups: number }[];
+}
+
+/** One group of a breakdown (a zone, a node group, an instance type) this cycle. */
+export interface GroupFigures {
+  /** The group's name (`none` for nodes without the label, `other` for the folded ones). */
+  readonly group: string;
+  /** Pods scraped in it. */
+  readonly pods: number;
+  /** Its aws-node values (sums, counter increases), CloudWatch name → value. */
+  readonly values: ReadonlyMap<string, number>;
+  /** Its nodes' headroom; `undefined` when off or no node had both families. */
+  readonly headroom: NodeHeadroom | undefined;
 }
 
 /** A pod whose scrape failed this cycle. */

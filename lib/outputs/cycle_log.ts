@@ -8,7 +8,7 @@
 
 import { logger } from "../base/logging.ts";
 import type { Output } from "./output.ts";
-import { computeFigures, FIGURES, type FigureTable } from "../model/figures.ts";
+import { computeFigures, dimensionsOf, FIGURES, type FigureTable } from "../model/figures.ts";
 import type { CycleReport } from "../model/report.ts";
 
 /** Failed pods logged one by one per cycle before a summary line. @default 20 */
@@ -120,7 +120,7 @@ export class CycleLog implements Output {
       baselined: r.snapshot.podsBaselined,
       figures: computeFigures(this.#figures, r.snapshot).flatMap(({ figure, values }) =>
         values.map((v) => {
-          const dims = figure.dimensions.map((d) => v.dimensions?.[d.cloudwatch] ?? "");
+          const dims = dimensionsOf(v).map(([, x]) => x);
           return `${figure.cloudwatch}${dims.length > 0 ? `{${dims.join(",")}}` : ""}=${v.value}`;
         })
       ).join(" "),

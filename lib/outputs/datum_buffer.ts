@@ -7,7 +7,7 @@
  * @module
  */
 
-import { computeFigures, FIGURES, type FigureTable } from "../model/figures.ts";
+import { computeFigures, dimensionsOf, FIGURES, type FigureTable } from "../model/figures.ts";
 import { awsErrorText } from "../base/errors.ts";
 import { logger } from "../base/logging.ts";
 import type { ClusterSnapshot } from "../model/report.ts";
@@ -103,12 +103,9 @@ export function toDatums(
     for (const v of values) {
       out.push({
         MetricName: figure.cloudwatch,
-        Dimensions: figure.dimensions.length === 0 ? clusterOnly : [
+        Dimensions: v.dimensions === undefined ? clusterOnly : [
           cluster,
-          ...figure.dimensions.map((d) => ({
-            Name: d.cloudwatch,
-            Value: v.dimensions?.[d.cloudwatch] ?? "",
-          })),
+          ...dimensionsOf(v).map(([Name, Value]) => ({ Name, Value })),
         ],
         Timestamp: timestamp,
         Value: v.value,

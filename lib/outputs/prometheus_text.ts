@@ -12,7 +12,14 @@
  * @module
  */
 
-import { computeFigures, type Figure, FIGURES, valueKey } from "../model/figures.ts";
+import {
+  computeFigures,
+  DIMENSION_LABELS,
+  dimensionsOf,
+  type Figure,
+  FIGURES,
+  valueKey,
+} from "../model/figures.ts";
 import type { OwnFamily } from "./output.ts";
 import { CYCLE_BUCKETS, SCRAPE_RESULTS, type StatusSink } from "./status.ts";
 
@@ -132,7 +139,7 @@ export function renderMetrics(
           labels: {
             ...clusterLabel,
             ...Object.fromEntries(
-              figure.dimensions.map((d) => [d.prometheus, v.dimensions?.[d.cloudwatch] ?? ""]),
+              dimensionsOf(v).map(([k, x]) => [DIMENSION_LABELS[k] ?? labelOf(figure, k), x]),
             ),
             ...v.labels,
           },
@@ -156,6 +163,12 @@ export function renderMetrics(
   }
   if (opts.openMetrics) out.push("# EOF");
   return out.join("\n") + "\n";
+}
+
+/** The Prometheus label of a dimension the figure declares (or the name, snake-cased). */
+function labelOf(figure: Figure, dim: string): string {
+  return figure.dimensions.find((d) => d.cloudwatch === dim)?.prometheus ??
+    dim.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
 }
 
 function escapeHelp(text: string): string {

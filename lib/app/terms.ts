@@ -59,7 +59,13 @@ export async function startTerm(
     throw e;
   }
   const collector = new Collector(
-    { lister, scraper, clock: rt.clock, background: subnets === undefined ? [] : [subnets] },
+    {
+      lister,
+      scraper,
+      clock: rt.clock,
+      background: subnets === undefined ? [] : [subnets],
+      ...(subnets !== undefined ? { eniSubnets: eniSubnetsOf(subnets) } : {}),
+    },
     {
       scrapeTimeoutSeconds: config.scrapeTimeoutSeconds,
       scrapeConcurrency: config.scrapeConcurrency,
@@ -68,4 +74,9 @@ export async function startTerm(
     },
   );
   return { deps: { collect: (s) => collector.collect(s), outputs, clock: rt.clock }, close };
+}
+
+/** The refresher's ENI → subnet map, read at each cycle. */
+function eniSubnetsOf(refresher: SubnetRefresher): () => ReadonlyMap<string, string> {
+  return () => refresher.eniSubnets();
 }

@@ -152,6 +152,7 @@ export function sdkSubnetEc2(region: string, opts: Ec2Options = {}): SubnetEc2 &
       const { DescribeInstancesCommand } = await import("@aws-sdk/client-ec2");
       const c = await get();
       const subnets = new Set<string>();
+      const eniSubnets = new Map<string, string>();
       for (const ids of batches(instanceIds, EC2_BATCH)) {
         let token: string | undefined;
         do {
@@ -164,13 +165,16 @@ export function sdkSubnetEc2(region: string, opts: Ec2Options = {}): SubnetEc2 &
               if (i.SubnetId) subnets.add(i.SubnetId);
               for (const eni of i.NetworkInterfaces ?? []) {
                 if (eni.SubnetId) subnets.add(eni.SubnetId);
+                if (eni.SubnetId && eni.NetworkInterfaceId) {
+                  eniSubnets.set(eni.NetworkInterfaceId, eni.SubnetId);
+                }
               }
             }
           }
           token = out.NextToken || undefined;
         } while (token !== undefined);
       }
-      return [...subnets].sort();
+      return { subnets: [...subnets].sort(), eniSubnets };
     },
     async subnets(subnetIds, signal) {
       const { DescribeSubnetsCommand } = await import("@aws-sdk/client-ec2");

@@ -1,105 +1,46 @@
 /**
  * Configuration: flags and environment resolved once into a frozen, typed
  * {@linkcode Config}, from the option table in `cli/options.ts` (the one place
- * each option, its variables, default and bounds are declared). Pure: the
- * caller passes `args` and `env` in. A flag beats its environment variable;
- * a bad value, or a flag the chosen command does not take, is a
- * {@linkcode ConfigError} naming the flag or variable and the value.
+ * each option, its variables, default, bounds and refused combinations are
+ * declared). Pure: the caller passes `args` and `env` in. A flag beats its
+ * environment variable; a bad value, a flag the chosen command does not
+ * take, or a refused combination is a {@linkcode ConfigError} naming the
+ * flag or variable and the value.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
 import { errorText } from "../base/errors.ts";
-import type { LogFormat, LogLevel } from "../base/logging.ts";
+import type { LogFormat } from "../base/logging.ts";
 import {
   checkEndpointUrls,
   type Command,
   ConfigError,
+  type ConfigFields,
+  type DefaultContext,
+  defaultOf,
   flagText,
-  type ListenAddress,
+  INFO_SWITCHES,
+  OPTION_KEYS,
+  OPTION_LIST,
+  type OptionKey,
   OPTIONS,
   type OptionSpec,
-  type ScrapeVia,
-  type Sourced,
 } from "./options.ts";
 
-export { ConfigError, ENV_VARS, OPTIONS, parseBool } from "./options.ts";
-export type { Command, ListenAddress, ScrapeVia, Sourced } from "./options.ts";
+export { ConfigError, ENV_VARS, OPTION_LIST, OPTIONS, parseBool } from "./options.ts";
+export type { Command, ConfigFields, ListenAddress, ScrapeVia, Sourced } from "./options.ts";
 export type { LogFormat, LogLevel } from "../base/logging.ts";
 
 /**
- * Everything the program needs to know, resolved once. Each field is set by
- * the option of the same `key` in `OPTIONS`, where its flag, variables and
+ * Everything the program needs to know, resolved once: the command, and one
+ * field per option of `OPTIONS` (its key), where its flag, variables and
  * default are declared (`docs/configuration.md` shows them).
  */
-export interface Config {
+export interface Config extends ConfigFields {
   /** `collect` (no command given) or `dashboard`. */
   readonly command: Command;
-  /** `--kubeconfig` / `KUBECONFIG` (a path list); empty: in-cluster or `~/.kube/config`. */
-  readonly kubeconfig: readonly string[];
-  /** `--context`; `undefined`: the current context. */
-  readonly context: string | undefined;
-  /** `--namespace`: namespace of the aws-node pods. */
-  readonly namespace: string;
-  /** `--selector`: label selector of the aws-node pods. */
-  readonly selector: string;
-  /** `--metrics-port`: aws-node metrics port. */
-  readonly metricsPort: number;
-  /** `--[no-]cloudwatch` / `USE_CLOUDWATCH`: publish to CloudWatch. */
-  readonly cloudwatch: boolean;
-  /** `--prometheus` / `USE_PROMETHEUS`: export the cluster figures on `/metrics`. */
-  readonly prometheus: boolean;
-  /** `--interval` / `METRIC_UPDATE_INTERVAL`: seconds between cycles. */
-  readonly intervalSeconds: number;
-  /** `--cluster-id` / `AWS_CLUSTER_ID`; `undefined`: resolve it. */
-  readonly clusterId: Sourced | undefined;
-  /** `--region` / `AWS_REGION` / `AWS_DEFAULT_REGION`; `undefined`: resolve it. */
-  readonly region: Sourced | undefined;
-  /** `--profile` / `AWS_PROFILE`. */
-  readonly profile: string | undefined;
-  /** `--scrape-concurrency`: scrapes in flight at once. */
-  readonly scrapeConcurrency: number;
-  /** `--scrape-via` / `SCRAPE_VIA`: through the API server's proxy, or straight to the pod IP. */
-  readonly scrapeVia: ScrapeVia;
-  /** `--scrape-timeout`: seconds one scrape may take (below the interval; default 10 or half of it). */
-  readonly scrapeTimeoutSeconds: number;
-  /** `--[no-]headroom`: publish the nodes' IP headroom figures. */
-  readonly headroom: boolean;
-  /** `--headroom-threshold` / `HEADROOM_THRESHOLD`: free IPs below which a node is near its limit. */
-  readonly headroomThreshold: number;
-  /** `--subnets` / `USE_SUBNET_METRICS`: publish the node subnets' free IPs. */
-  readonly subnets: boolean;
-  /** `--subnet-refresh`: seconds between two reads of the subnets. */
-  readonly subnetRefreshSeconds: number;
-  /** `--leader-election` / `LEADER_ELECTION`: a Lease elects the replica that works. */
-  readonly leaderElection: boolean;
-  /** `--leader-election-name`: the Lease's name. */
-  readonly leaderElectionName: string;
-  /** `--leader-election-namespace`; `undefined`: the pod's own namespace. */
-  readonly leaderElectionNamespace: string | undefined;
-  /** `--once`: two samples, publish, flush, exit. */
-  readonly once: boolean;
-  /** `--dry-run`: print the CloudWatch requests instead of sending them. */
-  readonly dryRun: boolean;
-  /** `--log-level` / `AWS_VPC_K8S_CNI_LOGLEVEL`. */
-  readonly logLevel: LogLevel;
-  /** `--log-format`. */
-  readonly logFormat: LogFormat;
-  /** `--listen`: address of `/metrics`, `/healthz`, `/readyz`. */
-  readonly listen: ListenAddress;
-  /** `--buffer-max-datums`: datums kept while CloudWatch is unreachable. */
-  readonly bufferMaxDatums: number;
-  /** `--name` (dashboard); `undefined`: `EKS-CNI-metrics-<cluster>`. */
-  readonly dashboardName: string | undefined;
-  /** `--alarms` (dashboard): also create the alarms. */
-  readonly alarms: boolean;
-  /** `--ip-utilization-threshold` (dashboard): percent. */
-  readonly ipUtilizationThreshold: number;
-  /** `--subnet-threshold` (dashboard): the subnet-low alarm's threshold, free IPs. */
-  readonly subnetThreshold: number;
-  /** `--alarm-topic-arn` (dashboard): SNS topic for alarm actions. */
-  readonly alarmTopicArn: string | undefined;
 }
 
 /** What {@linkcode parseConfig} asks for: show help, show version, or run. */
@@ -108,6 +49,9 @@ export type ParseResult =
   | { readonly kind: "version" }
   | { readonly kind: "run"; readonly config: Config };
 
+/** The flags as given: each flag's value (a switch's is a boolean). */
+type Given = Readonly<Record<string, string | boolean | undefined>>;
+
 /**
  * Resolves flags and environment into a frozen {@linkcode Config}.
  *
@@ -115,128 +59,145 @@ export type ParseResult =
  * @param env environment variables
  * @param stderrIsTerminal whether stderr is a terminal (picks the default log format) @default false
  * @returns help, version, or the config
- * @throws {ConfigError} on any bad flag or value
+ * @throws {ConfigError} on any bad flag or value, or a refused combination
  */
 export function parseConfig(
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
   stderrIsTerminal = false,
 ): ParseResult {
-  const options: Record<string, { type: "string" | "boolean" }> = {};
-  for (const o of OPTIONS) options[o.flag] = { type: o.type };
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...args],
-      options,
-      strict: true,
-      allowPositionals: true,
-      allowNegative: true,
-    });
-  } catch (e) {
-    throw new ConfigError(argsMessage(e));
-  }
-  const given = parsed.values as Record<string, string | boolean | undefined>;
-  if (given["help"] === true) return { kind: "help" };
-  if (given["version"] === true) return { kind: "version" };
+  const { given, positionals, rawFlags } = readFlags(args);
+  if (given[INFO_SWITCHES.help.flag] === true) return { kind: "help" };
+  if (given[INFO_SWITCHES.version.flag] === true) return { kind: "version" };
   checkEndpointUrls(env);
-  const command = commandOf(parsed.positionals);
-
-  const values: Record<string, unknown> = { command };
-  for (const o of OPTIONS) {
-    const flagGiven = given[o.flag] !== undefined;
-    if (flagGiven && !o.commands.includes(command)) {
+  const command = commandOf(positionals);
+  for (const o of OPTION_LIST) {
+    if (given[o.flag] !== undefined && !o.commands.includes(command)) {
       throw new ConfigError(
         `"--${o.flag}" is a flag of the ${o.commands.join(" and ")} command, not of ${command}`,
       );
     }
-    if (o.key === undefined) continue;
-    // the other command's variables are not read (deployments set them for collect)
-    values[o.key] = o.commands.includes(command)
-      ? resolveOne(o, given[o.flag], env, stderrIsTerminal)
-      : o.default({ stderrIsTerminal });
-  }
-  refuseUnused(given, values);
-  values["scrapeTimeoutSeconds"] = scrapeTimeout(values);
-  return { kind: "run", config: Object.freeze(values as unknown as Config) };
-}
-
-/** Flags that would do nothing in the chosen mode are refused, not ignored. */
-function refuseUnused(
-  given: Record<string, string | boolean | undefined>,
-  values: Record<string, unknown>,
-): void {
-  if (values["once"] === true && given["listen"] !== undefined) {
-    throw new ConfigError(
-      `"--listen" does nothing with "--once" (no HTTP server runs for one measurement): drop one`,
-    );
-  }
-  if (values["once"] === true && given["prometheus"] === true) {
-    throw new ConfigError(
-      `"--prometheus" does nothing with "--once" (no /metrics is served for one measurement): ` +
-        `drop one`,
-    );
-  }
-  const publishing = values["cloudwatch"] === true || values["dryRun"] === true;
-  if (given["buffer-max-datums"] !== undefined && !publishing) {
-    throw new ConfigError(
-      `"--buffer-max-datums" does nothing with CloudWatch off and no "--dry-run": drop it`,
-    );
-  }
-  if (values["once"] === true && values["leaderElection"] === true) {
-    throw new ConfigError(
-      `"--once" and leader election do not go together (one measurement needs no leader): ` +
-        `drop one (LEADER_ELECTION=false)`,
-    );
-  }
-  for (const f of ["leader-election-name", "leader-election-namespace"]) {
-    if (given[f] !== undefined && values["leaderElection"] !== true) {
+    if (o.type === "boolean" && rawFlags.has(`--${o.flag}`) && rawFlags.has(`--no-${o.flag}`)) {
       throw new ConfigError(
-        `"--${f}" does nothing without "--leader-election": add it or drop this`,
+        `"--${o.flag}" and "--no-${o.flag}" contradict each other: drop one`,
       );
     }
   }
-  if (given["headroom-threshold"] !== undefined && values["headroom"] !== true) {
-    throw new ConfigError(`"--headroom-threshold" does nothing with "--no-headroom": drop one`);
+  const fields = resolveFields(command, given, env, stderrIsTerminal);
+  refuseCombinations(fields, given);
+  return { kind: "run", config: Object.freeze({ command, ...fields }) };
+}
+
+/** The flags whose value follows them (`--interval 5`). */
+const VALUE_FLAGS: ReadonlySet<string> = new Set(
+  OPTION_LIST.filter((o) => o.type === "string").map((o) => `--${o.flag}`),
+);
+
+/**
+ * The arguments with a flag's value that starts with "-" joined to it
+ * (`--interval -5` → `--interval=-5`), so a negative number gets its range
+ * message; a value like `-x` is refused as missing (parseArgs would call it
+ * "ambiguous").
+ */
+function joinDashValues(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] ?? "";
+    const next = args[i + 1];
+    if (a === "--") return [...out, ...args.slice(i)];
+    if (!VALUE_FLAGS.has(a) || next === undefined || next.length < 2 || next[0] !== "-") {
+      out.push(a);
+    } else if (/^-[0-9.]/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else {
+      const hint = next.startsWith("--")
+        ? ""
+        : ` (a value starting with "-" is written ${a}=${next})`;
+      throw new ConfigError(`"${a}" needs a value: got ${JSON.stringify(next)}${hint}`);
+    }
   }
-  if (given["subnet-refresh"] !== undefined && values["subnets"] !== true) {
-    throw new ConfigError(
-      `"--subnet-refresh" does nothing without "--subnets": add it or drop this`,
-    );
+  return out;
+}
+
+function readFlags(args: readonly string[]): {
+  given: Given;
+  positionals: readonly string[];
+  rawFlags: ReadonlySet<string>;
+} {
+  const options: Record<string, { type: "string" | "boolean" }> = {};
+  for (const o of OPTION_LIST) options[o.flag] = { type: o.type };
+  try {
+    const parsed = parseArgs({
+      args: joinDashValues(args),
+      options,
+      strict: true,
+      allowPositionals: true,
+      allowNegative: true,
+      tokens: true,
+    });
+    const rawFlags = new Set(parsed.tokens.flatMap((t) => t.kind === "option" ? [t.rawName] : []));
+    return { given: parsed.values, positionals: parsed.positionals, rawFlags };
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw new ConfigError(argsMessage(e));
   }
-  if (
-    given["subnet-threshold"] !== undefined && (values["subnets"] !== true || !values["alarms"])
-  ) {
-    throw new ConfigError(
-      `"--subnet-threshold" sets the subnet-low alarm: it needs "--subnets" and "--alarms"`,
-    );
-  }
-  if (given["alarm-topic-arn"] !== undefined && values["alarms"] !== true) {
-    throw new ConfigError(
-      `"--alarm-topic-arn" does nothing without "--alarms": add "--alarms" or drop it`,
-    );
-  }
+}
+
+/** A config under construction (filled one field at a time). */
+type Partly = { -readonly [K in OptionKey]?: ConfigFields[K] };
+
+function setField<K extends OptionKey>(into: Partly, key: K, value: ConfigFields[K]): void {
+  into[key] = value;
+}
+
+function isComplete(p: Partly): p is ConfigFields {
+  return OPTION_KEYS.every((k) => Object.hasOwn(p, k));
 }
 
 /**
- * The scrape timeout: as given, which must be below the interval (a cycle's
- * slowest scrape must end before the next cycle is due), else 10 s or half
- * the interval, whichever is less.
+ * Every field from its option: the flag, else the first variable set, else
+ * the default (a computed default may read another field). The other
+ * command's variables are not read (deployments set them for collect).
  */
-function scrapeTimeout(values: Record<string, unknown>): number {
-  const interval = values["intervalSeconds"] as number;
-  const given = values["scrapeTimeoutSeconds"] as number | undefined;
-  if (given === undefined) return Math.min(DEFAULT_SCRAPE_TIMEOUT_SECONDS, interval / 2);
-  if (values["command"] === "collect" && given >= interval) {
-    throw new ConfigError(
-      `"--scrape-timeout" must be below the interval (${interval} s): got ${given}`,
-    );
-  }
-  return given;
+function resolveFields(
+  command: Command,
+  given: Given,
+  env: Readonly<Record<string, string | undefined>>,
+  stderrIsTerminal: boolean,
+): ConfigFields {
+  const pending = new Set<OptionKey>();
+  const value = <K extends OptionKey>(key: K): ConfigFields[K] => {
+    if (pending.has(key)) throw new Error(`the default of "${key}" depends on itself`);
+    pending.add(key);
+    try {
+      const o: OptionSpec<ConfigFields[K]> = OPTIONS[key];
+      return o.commands.includes(command)
+        ? resolveOne(o, given[o.flag], env, ctx)
+        : defaultOf(o, ctx);
+    } finally {
+      pending.delete(key);
+    }
+  };
+  const ctx: DefaultContext = { stderrIsTerminal, value };
+  const fields: Partly = {};
+  for (const key of OPTION_KEYS) setField(fields, key, value(key));
+  if (!isComplete(fields)) throw new Error("an option of OPTIONS was not resolved");
+  return fields;
 }
 
-/** The scrape timeout when the interval allows it. */
-const DEFAULT_SCRAPE_TIMEOUT_SECONDS = 10;
+/** The combinations the table refuses, for the flags given (a variable alone never refuses). */
+function refuseCombinations(c: ConfigFields, given: Given): void {
+  for (const key of OPTION_KEYS) {
+    const o = OPTIONS[key];
+    if (given[o.flag] === undefined) continue;
+    for (const r of o.refused ?? []) {
+      if (!r.when(c)) continue;
+      const reason = typeof r.reason === "string" ? r.reason : r.reason(c);
+      throw new ConfigError(`"--${o.flag}" ${reason}`);
+    }
+  }
+}
 
 function commandOf(positionals: readonly string[]): Command {
   const [first, ...extra] = positionals;
@@ -249,24 +210,25 @@ function commandOf(positionals: readonly string[]): Command {
   return first ?? "collect";
 }
 
-function resolveOne(
-  o: OptionSpec,
+function resolveOne<T>(
+  o: OptionSpec<T>,
   flag: string | boolean | undefined,
   env: Readonly<Record<string, string | undefined>>,
-  stderrIsTerminal: boolean,
-): unknown {
-  if (typeof flag === "boolean") return flag;
+  ctx: DefaultContext,
+): T {
+  const name = `"--${o.flag}"`;
+  if (typeof flag === "boolean") return o.parse(String(flag), name, `--${o.flag}`);
   if (typeof flag === "string") {
     const t = flag.trim();
-    if (t === "") throw new ConfigError(`"--${o.flag}" needs a value: got ${JSON.stringify(flag)}`);
-    return o.parse(t, `"--${o.flag}"`, `--${o.flag}`);
+    if (t === "") throw new ConfigError(`${name} needs a value: got ${JSON.stringify(flag)}`);
+    return o.parse(t, name, `--${o.flag}`);
   }
-  for (const name of o.env) {
-    const t = env[name]?.trim();
+  for (const variable of o.env) {
+    const t = env[variable]?.trim();
     if (t === undefined || t === "") continue;
-    return (o.parseEnv ?? o.parse)(t, name, name);
+    return (o.parseEnv ?? o.parse)(t, variable, variable);
   }
-  return o.default({ stderrIsTerminal });
+  return defaultOf(o, ctx);
 }
 
 function argsMessage(e: unknown): string {
@@ -290,24 +252,35 @@ function argsMessage(e: unknown): string {
  * @returns the format
  */
 export function logFormatOf(args: readonly string[], stderrIsTerminal: boolean): LogFormat {
+  const o = OPTIONS.logFormat;
+  const flag = `--${o.flag}`;
   let given: string | undefined;
   args.forEach((a, i) => {
-    if (a === "--log-format") given = args[i + 1];
-    else if (a.startsWith("--log-format=")) given = a.slice("--log-format=".length);
+    if (a === flag) given = args[i + 1];
+    else if (a.startsWith(`${flag}=`)) given = a.slice(flag.length + 1);
   });
-  const t = given?.trim().toLowerCase();
-  if (t === "json" || t === "text") return t;
-  return stderrIsTerminal ? "text" : "json";
+  try {
+    const t = given?.trim();
+    if (t) return o.parse(t, flag, flag);
+  } catch {
+    // not valid: the default, as the run would have
+  }
+  return defaultOf(o, {
+    stderrIsTerminal,
+    value: () => {
+      throw new Error("the log format's default reads no other option");
+    },
+  });
 }
 
 /**
- * The `--help` text, built from `OPTIONS`.
+ * The `--help` text, built from the option table.
  *
  * @param version the program version
  * @returns the text
  */
 export function helpText(version: string): string {
-  const rows = OPTIONS.map((o) => {
+  const rows = OPTION_LIST.map((o) => {
     const env = o.env.length > 0 ? ` [${o.env.join(", ")}]` : "";
     const dflt = o.defaultText === "" ? "" : ` (default: ${o.defaultText})`;
     const only = o.commands.length === 1 ? `${o.commands[0]}: ` : "";

@@ -1,9 +1,12 @@
 /**
  * Every option, declared once: its flag, environment variables, typed
- * default, parser and bounds, help text, and the commands that take it.
- * `parseConfig` (cli/config.ts), `--help` and the table in
- * `docs/configuration.md` are all built from {@linkcode OPTIONS} (a test
- * checks the document against it; `deno task docs` rewrites it).
+ * default, parser and bounds, help text, the commands that take it, and the
+ * combinations it is refused in. {@linkcode OPTIONS} is keyed by the
+ * {@linkcode ConfigFields} field each option sets and typed by it: a parser
+ * or default of the wrong type, a field without an option or an option
+ * without a field fails `deno check`. `parseConfig` (cli/config.ts),
+ * `--help` and the list in `docs/configuration.md` are all built from it (a
+ * test checks the document against it; `deno task docs` rewrites it).
  *
  * @module
  */
@@ -36,34 +39,152 @@ export interface Sourced {
   readonly source: string;
 }
 
-/** What a default may depend on. */
+/** How pods are scraped: through the API server's pod proxy, or straight from the node. */
+export type ScrapeVia = "proxy" | "direct";
+
+/** A listen address. */
+export interface ListenAddress {
+  /** Host to bind; `0.0.0.0` for all. */
+  readonly hostname: string;
+  /** Port; 0 for any free one. */
+  readonly port: number;
+}
+
+/**
+ * Every value an option sets, one field per entry of {@linkcode OPTIONS}
+ * (the entry of the same key declares its flag, variables and default;
+ * `docs/configuration.md` shows them). `Config` (cli/config.ts) is these
+ * plus the command.
+ */
+export interface ConfigFields {
+  /** `--kubeconfig` / `KUBECONFIG` (a path list); empty: in-cluster or `~/.kube/config`. */
+  readonly kubeconfig: readonly string[];
+  /** `--context`; `undefined`: the current context. */
+  readonly context: string | undefined;
+  /** `--namespace`: namespace of the aws-node pods. */
+  readonly namespace: string;
+  /** `--selector`: label selector of the aws-node pods. */
+  readonly selector: string;
+  /** `--metrics-port`: aws-node metrics port. */
+  readonly metricsPort: number;
+  /** `--[no-]cloudwatch` / `USE_CLOUDWATCH`: publish to CloudWatch. */
+  readonly cloudwatch: boolean;
+  /** `--prometheus` / `USE_PROMETHEUS`: export the cluster figures on `/metrics`. */
+  readonly prometheus: boolean;
+  /** `--interval` / `METRIC_UPDATE_INTERVAL`: seconds between cycles. */
+  readonly intervalSeconds: number;
+  /** `--cluster-id` / `AWS_CLUSTER_ID`; `undefined`: resolve it. */
+  readonly clusterId: Sourced | undefined;
+  /** `--region` / `AWS_REGION` / `AWS_DEFAULT_REGION`; `undefined`: resolve it. */
+  readonly region: Sourced | undefined;
+  /** `--profile` / `AWS_PROFILE`. */
+  readonly profile: string | undefined;
+  /** `--scrape-concurrency`: scrapes in flight at once. */
+  readonly scrapeConcurrency: number;
+  /** `--scrape-via` / `SCRAPE_VIA`: through the API server's proxy, or straight to the pod IP. */
+  readonly scrapeVia: ScrapeVia;
+  /** `--scrape-timeout`: seconds one scrape may take (below the interval; default 10 or half of it). */
+  readonly scrapeTimeoutSeconds: number;
+  /** `--[no-]headroom`: publish the nodes' IP headroom figures. */
+  readonly headroom: boolean;
+  /** `--headroom-threshold` / `HEADROOM_THRESHOLD`: free IPs below which a node is near its limit. */
+  readonly headroomThreshold: number;
+  /** `--subnets` / `USE_SUBNET_METRICS`: publish the node subnets' free IPs. */
+  readonly subnets: boolean;
+  /** `--subnet-refresh`: seconds between two reads of the subnets. */
+  readonly subnetRefreshSeconds: number;
+  /** `--leader-election` / `LEADER_ELECTION`: a Lease elects the replica that works. */
+  readonly leaderElection: boolean;
+  /** `--leader-election-name`: the Lease's name. */
+  readonly leaderElectionName: string;
+  /** `--leader-election-namespace`; `undefined`: the pod's own namespace. */
+  readonly leaderElectionNamespace: string | undefined;
+  /** `--once`: two samples, publish, flush, exit. */
+  readonly once: boolean;
+  /** `--dry-run`: print the CloudWatch requests instead of sending them. */
+  readonly dryRun: boolean;
+  /** `--log-level` / `AWS_VPC_K8S_CNI_LOGLEVEL`. */
+  readonly logLevel: LogLevel;
+  /** `--log-format`. */
+  readonly logFormat: LogFormat;
+  /** `--listen`: address of `/metrics`, `/healthz`, `/readyz`. */
+  readonly listen: ListenAddress;
+  /** `--buffer-max-datums`: datums kept while CloudWatch is unreachable. */
+  readonly bufferMaxDatums: number;
+  /** `--name` (dashboard); `undefined`: `EKS-CNI-metrics-<cluster>`. */
+  readonly dashboardName: string | undefined;
+  /** `--alarms` (dashboard): also create the alarms. */
+  readonly alarms: boolean;
+  /** `--ip-utilization-threshold` (dashboard): percent. */
+  readonly ipUtilizationThreshold: number;
+  /** `--subnet-threshold` (dashboard): the subnet-low alarm's threshold, free IPs. */
+  readonly subnetThreshold: number;
+  /** `--alarm-topic-arn` (dashboard): SNS topic for alarm actions. */
+  readonly alarmTopicArn: string | undefined;
+}
+
+/** A field of {@linkcode ConfigFields}: the key of its option in {@linkcode OPTIONS}. */
+export type OptionKey = keyof ConfigFields;
+
+/** A default written as a value: `--help` and the docs show `String(value)`. */
+export type Literal = string | number | boolean;
+
+/** What a computed default may depend on. */
 export interface DefaultContext {
   /** Whether stderr is a terminal. */
   readonly stderrIsTerminal: boolean;
+  /**
+   * Another option's resolved value (a default derived from it).
+   *
+   * @param key the other option
+   * @returns its value, as the config will have it
+   */
+  readonly value: <K extends OptionKey>(key: K) => ConfigFields[K];
 }
 
-/** One option. `T` is the type of its value in the config. */
-export interface OptionSpec<T = unknown> {
+/** A default written as a value; its text is derived from it. */
+export interface LiteralDefault<T> {
+  /** The value when neither the flag nor a variable is set. */
+  readonly default: Extract<T, Literal>;
+  /** Not written: it is `String(default)`. */
+  readonly defaultText?: never;
+}
+
+/** A default computed from the context (or not a literal), with the text saying how. */
+export interface ComputedDefault<T> {
+  /** The value when neither the flag nor a variable is set. */
+  readonly default: (ctx: DefaultContext) => T;
+  /** The default as `--help` and the docs show it. */
+  readonly defaultText: string;
+}
+
+/**
+ * A combination an option is refused in, checked once every value is
+ * resolved, when the option's flag is given (either form of a switch):
+ * flags that would do nothing, or that contradict another, are refused
+ * rather than ignored. A variable alone never refuses (deployments set them
+ * for every mode).
+ */
+export interface Refusal {
+  /** The combination refused, on the resolved values. */
+  readonly when: (c: ConfigFields) => boolean;
+  /** The message after the flag's quoted name, e.g. `does nothing with "--once" ...`. */
+  readonly reason: string | ((c: ConfigFields) => string);
+}
+
+/** What every option declares, whatever its kind. */
+interface OptionBase<T> {
   /** Flag name without the dashes. */
   readonly flag: string;
-  /** The config field it sets; `undefined` for `--help` and `--version`. */
-  readonly key: string | undefined;
-  /** A flag with a value, or a switch (`--x` / `--no-x`). */
-  readonly type: "string" | "boolean";
-  /** Placeholder of the value in `--help` and the docs, e.g. `SECONDS`. */
-  readonly valueName?: string;
   /** Environment variables read when the flag is absent, in order. */
   readonly env: readonly string[];
   /** Commands that take the flag (the variables are read by those only). */
   readonly commands: readonly Command[];
   /** One line of help. */
   readonly help: string;
-  /** The value when neither the flag nor a variable is set. */
-  readonly default: (ctx: DefaultContext) => T;
-  /** The default as the docs show it. */
-  readonly defaultText: string;
   /**
-   * Parses a text value.
+   * Parses a text value (a switch's variable, or `"true"`/`"false"` for its
+   * flag).
    *
    * @param text the value, trimmed, not empty
    * @param name `"--flag"` or the variable, for messages
@@ -73,6 +194,66 @@ export interface OptionSpec<T = unknown> {
   readonly parse: (text: string, name: string, source: string) => T;
   /** Parses a variable's value when it differs from a flag's (a path list). */
   readonly parseEnv?: (text: string, name: string) => T;
+  /** The combinations this option is refused in. @default none */
+  readonly refused?: readonly Refusal[];
+}
+
+/** An option with a value: `--flag VALUE` or `--flag=VALUE`. */
+export interface ValueOption<T> extends OptionBase<T> {
+  /** A flag with a value. */
+  readonly type: "string";
+  /** Placeholder of the value in `--help` and the docs, e.g. `SECONDS`. */
+  readonly valueName: string;
+  /** The bounds of a number option (its parser checks them). */
+  readonly bounds?: NumberBounds;
+}
+
+/** A switch: `--flag` / `--no-flag`; only for a boolean field. */
+export interface SwitchOption<T> extends OptionBase<T> {
+  /** A switch. */
+  readonly type: "boolean";
+}
+
+/** One option. `T` is the type of the config field it sets. */
+export type OptionSpec<T> =
+  & (ValueOption<T> | ([T] extends [boolean] ? SwitchOption<T> : never))
+  & (LiteralDefault<T> | ComputedDefault<T>);
+
+/** The option table's type: one option per config field, typed by it. */
+export type OptionTable = { readonly [K in OptionKey]: OptionSpec<ConfigFields[K]> };
+
+/**
+ * Whether an option's default is computed (and so has a written text).
+ *
+ * @param o the option
+ * @returns `true` when `default` is a function
+ */
+export function isComputed<T>(
+  o: LiteralDefault<T> | ComputedDefault<T>,
+): o is ComputedDefault<T> {
+  return typeof o.default === "function";
+}
+
+/**
+ * An option's default value.
+ *
+ * @param o the option
+ * @param ctx what a computed default depends on
+ * @returns the value
+ */
+export function defaultOf<T>(o: OptionSpec<T>, ctx: DefaultContext): T {
+  return isComputed(o) ? o.default(ctx) : o.default;
+}
+
+/**
+ * An option's default as `--help` and the docs show it: `String(default)`
+ * for a literal, the written text for a computed one.
+ *
+ * @param o the option
+ * @returns the text
+ */
+export function defaultTextOf<T>(o: OptionSpec<T>): string {
+  return isComputed(o) ? o.defaultText : String(o.default);
 }
 
 const BOTH: readonly Command[] = COMMANDS;
@@ -81,45 +262,69 @@ const DASHBOARD: readonly Command[] = ["dashboard"];
 
 /** Bounds of a number option. */
 export interface NumberBounds {
-  /** Exclusive lower bound. */
-  readonly above: number;
-  /** Inclusive lower bound, when tighter than `above`. */
+  /** Lower bound, inclusive unless `exclusiveMin`. @default none */
   readonly min?: number;
-  /** Inclusive upper bound. */
+  /** `min` itself is refused: the value must be above it. @default false */
+  readonly exclusiveMin?: boolean;
+  /** Inclusive upper bound. @default none */
   readonly max?: number;
   /** Whole numbers only. */
   readonly integer: boolean;
 }
 
-const PLAIN_NUMBER = /^[+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/;
+/**
+ * The rule of a number option as its message says it, e.g. `from 1 to
+ * 3600`, `a whole number from 1 to 65535`, `above 0`.
+ *
+ * @param b the bounds
+ * @returns the text after "must be"
+ */
+export function boundsText(b: NumberBounds): string {
+  const range = rangeText(b);
+  if (!b.integer) return range ?? "a number";
+  if (range === undefined) return "a whole number";
+  return range.startsWith("from ") ? `a whole number ${range}` : `a whole number, ${range}`;
+}
+
+function rangeText({ min, max, exclusiveMin }: NumberBounds): string | undefined {
+  if (min !== undefined && max !== undefined) {
+    return exclusiveMin ? `above ${min} and at most ${max}` : `from ${min} to ${max}`;
+  }
+  if (min !== undefined) return exclusiveMin ? `above ${min}` : `at least ${min}`;
+  if (max !== undefined) return `at most ${max}`;
+  return undefined;
+}
+
+/** A plain decimal: a sign, digits, an optional fraction; no exponent, hex or spaces. */
+const PLAIN_NUMBER = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/;
 
 /**
- * Parses a plain decimal number within bounds.
+ * Parses a plain decimal number (negative ones too) within bounds.
  *
  * @param name `"--flag"` or the variable
  * @param text the value
  * @param b the bounds
  * @returns the number
- * @throws {ConfigError} naming `name` and `text`
+ * @throws {ConfigError} `<name> must be a number: got "<text>"` for a text
+ *   that is not a number, else `<name> must be <rule>: got <text>`
  */
 export function parseNumber(name: string, text: string, b: NumberBounds): number {
   // the pattern has no nested repeats: linear on any input
   const n = text.length <= 32 && PLAIN_NUMBER.test(text) ? Number(text) : NaN;
-  const what = b.integer ? "a whole number" : "a number";
-  if (!Number.isFinite(n) || (b.integer && !Number.isInteger(n))) {
-    throw new ConfigError(`${name} must be ${what}: got ${JSON.stringify(text)}`);
+  if (!Number.isFinite(n)) {
+    throw new ConfigError(`${name} must be a number: got ${JSON.stringify(text)}`);
   }
-  if (b.min !== undefined && b.max !== undefined && (n < b.min || n > b.max)) {
-    throw new ConfigError(`${name} must be from ${b.min} to ${b.max}: got ${text}`);
-  }
-  if (b.min !== undefined && n < b.min) {
-    throw new ConfigError(`${name} must be >= ${b.min}: got ${text}`);
-  }
-  if (n <= b.above) throw new ConfigError(`${name} must be > ${b.above}: got ${text}`);
-  if (b.max !== undefined && n > b.max) {
-    throw new ConfigError(`${name} must be <= ${b.max}: got ${text}`);
+  const low = b.min === undefined || (b.exclusiveMin ? n > b.min : n >= b.min);
+  const high = b.max === undefined || n <= b.max;
+  if (!low || !high || (b.integer && !Number.isInteger(n))) {
+    throw new ConfigError(`${name} must be ${boundsText(b)}: got ${text}`);
   }
   return n;
+}
+
+/** A number option's parser and bounds, spread into its entry. */
+function numeric(bounds: NumberBounds): Pick<ValueOption<number>, "bounds" | "parse"> {
+  return { bounds, parse: (t, name) => parseNumber(name, t, bounds) };
 }
 
 /**
@@ -163,21 +368,10 @@ function parseFormat(text: string, name: string): LogFormat {
   throw new ConfigError(`${name} must be json or text: got ${JSON.stringify(text)}`);
 }
 
-/** How pods are scraped: through the API server's pod proxy, or straight from the node. */
-export type ScrapeVia = "proxy" | "direct";
-
 function parseScrapeVia(text: string, name: string): ScrapeVia {
   const t = text.toLowerCase();
   if (t === "proxy" || t === "direct") return t;
   throw new ConfigError(`${name} must be proxy or direct: got ${JSON.stringify(text)}`);
-}
-
-/** A listen address. */
-export interface ListenAddress {
-  /** Host to bind; `0.0.0.0` for all. */
-  readonly hostname: string;
-  /** Port; 0 for any free one. */
-  readonly port: number;
 }
 
 /**
@@ -235,413 +429,465 @@ export function checkEndpointUrls(env: Readonly<Record<string, string | undefine
     }
   }
 }
-const num = (b: NumberBounds) => (t: string, name: string) => parseNumber(name, t, b);
 const flagOnly = (t: string, name: string): boolean => parseBool(name, t);
-const fixed = <T>(v: T) => () => v;
 
-/** Every option of the program, in `--help` order. */
-export const OPTIONS: readonly OptionSpec[] = Object.freeze<OptionSpec[]>([
-  {
+/** A switch's entry: `--flag` / `--no-flag`, its variables parsed as yes/true/no/false. */
+function onOff(
+  o: Omit<SwitchOption<boolean>, "type" | "parse" | "env"> & {
+    readonly env?: readonly string[];
+    readonly default: boolean;
+  },
+): OptionSpec<boolean> {
+  return { ...o, type: "boolean", env: o.env ?? [], parse: flagOnly };
+}
+
+/** The scrape timeout when the interval allows it. */
+const DEFAULT_SCRAPE_TIMEOUT_SECONDS = 10;
+/** The default `--listen`, as written. */
+const DEFAULT_LISTEN = ":61681";
+
+/**
+ * Every option of the program, keyed by the config field it sets, in
+ * `--help` order (`--help` and `--version`, which are not config, are
+ * {@linkcode INFO_SWITCHES}).
+ */
+export const OPTIONS: OptionTable = {
+  kubeconfig: {
     flag: "kubeconfig",
-    key: "kubeconfig",
     type: "string",
     valueName: "PATH",
     env: ["KUBECONFIG"],
     commands: BOTH,
     help: "kubeconfig file (the variable may list several, separated by ':')",
-    default: fixed<readonly string[]>([]),
+    default: () => [],
     defaultText: "in-cluster, else ~/.kube/config",
     parse: (t) => [t],
     parseEnv: (t) => t.split(":").filter((p) => p !== ""),
   },
-  {
+  context: {
     flag: "context",
-    key: "context",
     type: "string",
     valueName: "NAME",
     env: [],
     commands: BOTH,
     help: "kubeconfig context to use",
-    default: fixed(undefined),
+    default: () => undefined,
     defaultText: "the current context",
     parse: text,
   },
-  {
+  namespace: {
     flag: "namespace",
-    key: "namespace",
     type: "string",
     valueName: "NS",
     env: [],
     commands: COLLECT,
     help: "namespace of the aws-node pods",
-    default: fixed("kube-system"),
-    defaultText: "kube-system",
+    default: "kube-system",
     parse: text,
   },
-  {
+  selector: {
     flag: "selector",
-    key: "selector",
     type: "string",
     valueName: "SELECTOR",
     env: [],
     commands: COLLECT,
     help: "label selector of the aws-node pods",
-    default: fixed("k8s-app=aws-node"),
-    defaultText: "k8s-app=aws-node",
+    default: "k8s-app=aws-node",
     parse: text,
   },
-  {
+  metricsPort: {
     flag: "metrics-port",
-    key: "metricsPort",
     type: "string",
     valueName: "PORT",
     env: [],
     commands: COLLECT,
     help: "aws-node metrics port",
-    default: fixed(61678),
-    defaultText: "61678",
-    parse: num({ above: 0, max: 65535, integer: true }),
+    default: 61678,
+    ...numeric({ min: 1, max: 65535, integer: true }),
   },
-  {
+  cloudwatch: onOff({
     flag: "cloudwatch",
-    key: "cloudwatch",
-    type: "boolean",
     env: ["USE_CLOUDWATCH"],
     commands: COLLECT,
     help: "publish to CloudWatch (--no-cloudwatch to turn off)",
-    default: fixed(true),
-    defaultText: "true",
-    parse: flagOnly,
-  },
-  {
+    default: true,
+  }),
+  prometheus: onOff({
     flag: "prometheus",
-    key: "prometheus",
-    type: "boolean",
     env: ["USE_PROMETHEUS"],
     commands: COLLECT,
     help: "export the cluster figures on /metrics",
-    default: fixed(false),
-    defaultText: "false",
-    parse: flagOnly,
-  },
-  {
+    default: false,
+    refused: [{
+      when: (c) => c.prometheus && c.once,
+      reason: `does nothing with "--once" (no /metrics is served for one measurement): drop one`,
+    }],
+  }),
+  intervalSeconds: {
     flag: "interval",
-    key: "intervalSeconds",
     type: "string",
     valueName: "SECONDS",
     env: ["METRIC_UPDATE_INTERVAL"],
     commands: COLLECT,
     help: "seconds between scrape cycles, 1 to 3600; CloudWatch publishes every 2 x interval",
-    default: fixed(30),
-    defaultText: "30",
-    parse: num({ above: 0, min: 1, max: 3600, integer: false }),
+    default: 30,
+    ...numeric({ min: 1, max: 3600, integer: false }),
   },
-  {
+  clusterId: {
     flag: "cluster-id",
-    key: "clusterId",
     type: "string",
     valueName: "ID",
     env: ["AWS_CLUSTER_ID"],
     commands: BOTH,
     help: "value of the CLUSTER_ID dimension",
-    default: fixed(undefined),
+    default: () => undefined,
     defaultText: "EKS kubeconfig context, else instance tags; required off EC2",
     parse: sourced,
   },
-  {
+  region: {
     flag: "region",
-    key: "region",
     type: "string",
     valueName: "REGION",
     env: ["AWS_REGION", "AWS_DEFAULT_REGION"],
     commands: BOTH,
     help: "CloudWatch region",
-    default: fixed(undefined),
+    default: () => undefined,
     defaultText: "kubeconfig EKS context, AWS profile, IMDS",
     parse: parseRegion,
   },
-  {
+  profile: {
     flag: "profile",
-    key: "profile",
     type: "string",
     valueName: "NAME",
     env: ["AWS_PROFILE"],
     commands: BOTH,
     help: "AWS shared-config profile",
-    default: fixed(undefined),
+    default: () => undefined,
     defaultText: "none",
     parse: text,
   },
-  {
+  scrapeConcurrency: {
     flag: "scrape-concurrency",
-    key: "scrapeConcurrency",
     type: "string",
     valueName: "N",
     env: [],
     commands: COLLECT,
     help: "scrapes in flight at once",
-    default: fixed(32),
-    defaultText: "32",
-    parse: num({ above: 0, max: 10000, integer: true }),
+    default: 32,
+    ...numeric({ min: 1, max: 10000, integer: true }),
   },
-  {
+  scrapeVia: {
     flag: "scrape-via",
-    key: "scrapeVia",
     type: "string",
     valueName: "MODE",
     env: ["SCRAPE_VIA"],
     commands: COLLECT,
     help:
       "proxy (through the API server) or direct (http://<pod IP>:<metrics port> from the helper)",
-    default: fixed<ScrapeVia>("proxy"),
-    defaultText: "proxy",
+    default: "proxy",
     parse: parseScrapeVia,
   },
-  {
+  scrapeTimeoutSeconds: {
     flag: "scrape-timeout",
-    key: "scrapeTimeoutSeconds",
     type: "string",
     valueName: "SECONDS",
     env: [],
     commands: COLLECT,
     help: "seconds one scrape may take, below --interval; a dead node costs at most this",
-    default: fixed<number | undefined>(undefined),
-    defaultText: "10, at most half of --interval",
-    parse: num({ above: 0, integer: false }),
+    // a cycle's slowest scrape must end before the next cycle is due
+    default: (ctx) => Math.min(DEFAULT_SCRAPE_TIMEOUT_SECONDS, ctx.value("intervalSeconds") / 2),
+    defaultText: `${DEFAULT_SCRAPE_TIMEOUT_SECONDS}, at most half of --interval`,
+    ...numeric({ min: 0, exclusiveMin: true, integer: false }),
+    refused: [{
+      when: (c) => c.scrapeTimeoutSeconds >= c.intervalSeconds,
+      reason: (c) =>
+        `must be below the interval (${c.intervalSeconds} s): got ${c.scrapeTimeoutSeconds}`,
+    }],
   },
-  {
+  headroom: onOff({
     flag: "headroom",
-    key: "headroom",
-    type: "boolean",
-    env: [],
     commands: COLLECT,
     help: "publish minNodeIPHeadroom and nodesNearIPLimit (--no-headroom: the 21 metrics only)",
-    default: fixed(true),
-    defaultText: "true",
-    parse: flagOnly,
-  },
-  {
+    default: true,
+  }),
+  headroomThreshold: {
     flag: "headroom-threshold",
-    key: "headroomThreshold",
     type: "string",
     valueName: "N",
     env: ["HEADROOM_THRESHOLD"],
     commands: COLLECT,
     help: "a node with fewer free IPs (ip_max - assigned) counts in nodesNearIPLimit",
-    default: fixed(10),
-    defaultText: "10",
-    parse: num({ above: -1, min: 0, max: 100000, integer: true }),
+    default: 10,
+    ...numeric({ min: 0, max: 100000, integer: true }),
+    refused: [{ when: (c) => !c.headroom, reason: `does nothing with "--no-headroom": drop one` }],
   },
-  {
+  subnets: onOff({
     flag: "subnets",
-    key: "subnets",
-    type: "boolean",
     env: ["USE_SUBNET_METRICS"],
     commands: BOTH,
     help:
       "publish each node subnet's free IPs (EC2 DescribeInstances and DescribeSubnets, list nodes)",
-    default: fixed(false),
-    defaultText: "false",
-    parse: flagOnly,
-  },
-  {
+    default: false,
+  }),
+  subnetRefreshSeconds: {
     flag: "subnet-refresh",
-    key: "subnetRefreshSeconds",
     type: "string",
     valueName: "SECONDS",
     env: [],
     commands: COLLECT,
     help: "seconds between two reads of the subnets' free IPs, 10 to 86400",
-    default: fixed(300),
-    defaultText: "300",
-    parse: num({ above: 0, min: 10, max: 86400, integer: false }),
+    default: 300,
+    ...numeric({ min: 10, max: 86400, integer: false }),
+    refused: [{
+      when: (c) => !c.subnets,
+      reason: `does nothing without "--subnets": add it or drop this`,
+    }],
   },
-  {
+  leaderElection: onOff({
     flag: "leader-election",
-    key: "leaderElection",
-    type: "boolean",
     env: ["LEADER_ELECTION"],
     commands: COLLECT,
     help: "run several replicas: a Lease elects the one that scrapes and publishes",
-    default: fixed(false),
-    defaultText: "false",
-    parse: flagOnly,
-  },
-  {
+    default: false,
+  }),
+  leaderElectionName: {
     flag: "leader-election-name",
-    key: "leaderElectionName",
     type: "string",
     valueName: "NAME",
     env: [],
     commands: COLLECT,
     help: "name of the Lease",
-    default: fixed("cni-metrics-helper"),
-    defaultText: "cni-metrics-helper",
+    default: "cni-metrics-helper",
     parse: text,
+    refused: [{
+      when: (c) => !c.leaderElection,
+      reason: `does nothing without "--leader-election": add it or drop this`,
+    }],
   },
-  {
+  leaderElectionNamespace: {
     flag: "leader-election-namespace",
-    key: "leaderElectionNamespace",
     type: "string",
     valueName: "NS",
     env: [],
     commands: COLLECT,
     help: "namespace of the Lease",
-    default: fixed<string | undefined>(undefined),
+    default: () => undefined,
     defaultText: "the pod's own namespace; required outside a pod",
     parse: text,
+    refused: [{
+      when: (c) => !c.leaderElection,
+      reason: `does nothing without "--leader-election": add it or drop this`,
+    }],
   },
-  {
+  once: onOff({
     flag: "once",
-    key: "once",
-    type: "boolean",
-    env: [],
     commands: COLLECT,
     help: "take two samples one interval apart, publish the second, flush, exit",
-    default: fixed(false),
-    defaultText: "false",
-    parse: flagOnly,
-  },
-  {
+    default: false,
+    refused: [{
+      when: (c) => c.once && c.leaderElection,
+      reason: "and leader election do not go together (one measurement needs no leader): " +
+        "drop one (LEADER_ELECTION=false)",
+    }],
+  }),
+  dryRun: onOff({
     flag: "dry-run",
-    key: "dryRun",
-    type: "boolean",
-    env: [],
     commands: BOTH,
     help: "print each CloudWatch request as a JSON line on stdout instead of sending it",
-    default: fixed(false),
-    defaultText: "false",
-    parse: flagOnly,
-  },
-  {
+    default: false,
+  }),
+  logLevel: {
     flag: "log-level",
-    key: "logLevel",
     type: "string",
     valueName: "LEVEL",
     env: ["AWS_VPC_K8S_CNI_LOGLEVEL"],
     commands: BOTH,
     help: "trace, debug, info, warn, error or fatal (any case)",
-    default: fixed<LogLevel>("info"),
-    defaultText: "info",
+    default: "info",
     parse: parseLevel,
   },
-  {
+  logFormat: {
     flag: "log-format",
-    key: "logFormat",
     type: "string",
     valueName: "FORMAT",
     env: [],
     commands: BOTH,
     help: "json (one object a line) or text",
-    default: (ctx): LogFormat => (ctx.stderrIsTerminal ? "text" : "json"),
+    default: (ctx) => (ctx.stderrIsTerminal ? "text" : "json"),
     defaultText: "json off a terminal, text on one",
     parse: parseFormat,
   },
-  {
+  listen: {
     flag: "listen",
-    key: "listen",
     type: "string",
     valueName: "ADDR",
     env: [],
     commands: COLLECT,
     help: "address of /metrics, /healthz, /readyz ([host]:port)",
-    default: fixed<ListenAddress>({ hostname: "0.0.0.0", port: 61681 }),
-    defaultText: ":61681",
+    default: () => parseListen(DEFAULT_LISTEN, "the default"),
+    defaultText: DEFAULT_LISTEN,
     parse: parseListen,
+    refused: [{
+      when: (c) => c.once,
+      reason: `does nothing with "--once" (no HTTP server runs for one measurement): drop one`,
+    }],
   },
-  {
+  bufferMaxDatums: {
     flag: "buffer-max-datums",
-    key: "bufferMaxDatums",
     type: "string",
     valueName: "N",
     env: [],
     commands: COLLECT,
     help: "datums kept while CloudWatch is unreachable (24 h at 30 s); then the oldest go",
-    default: fixed(60480),
-    defaultText: "60480",
-    parse: num({ above: 0, integer: true }),
+    default: 60480,
+    ...numeric({ min: 1, integer: true }),
+    refused: [{
+      when: (c) => !c.cloudwatch && !c.dryRun,
+      reason: `does nothing with CloudWatch off and no "--dry-run": drop it`,
+    }],
   },
-  {
+  dashboardName: {
     flag: "name",
-    key: "dashboardName",
     type: "string",
     valueName: "NAME",
     env: [],
     commands: DASHBOARD,
     help: "dashboard name",
-    default: fixed(undefined),
+    default: () => undefined,
     defaultText: "EKS-CNI-metrics-<cluster>",
     parse: text,
   },
-  {
+  alarms: onOff({
     flag: "alarms",
-    key: "alarms",
-    type: "boolean",
-    env: [],
     commands: DASHBOARD,
     help: "also create the IP-exhaustion alarms",
-    default: fixed(false),
-    defaultText: "false",
-    parse: flagOnly,
-  },
-  {
+    default: false,
+  }),
+  ipUtilizationThreshold: {
     flag: "ip-utilization-threshold",
-    key: "ipUtilizationThreshold",
     type: "string",
     valueName: "PERCENT",
     env: [],
     commands: DASHBOARD,
     help: "IP utilisation alarm threshold, percent",
-    default: fixed(90),
-    defaultText: "90",
-    parse: num({ above: 0, max: 100, integer: false }),
+    default: 90,
+    ...numeric({ min: 0, exclusiveMin: true, max: 100, integer: false }),
   },
-  {
+  subnetThreshold: {
     flag: "subnet-threshold",
-    key: "subnetThreshold",
     type: "string",
     valueName: "N",
     env: [],
     commands: DASHBOARD,
     help: "with --subnets --alarms: alarm when a subnet has fewer free IPs",
-    default: fixed(50),
-    defaultText: "50",
-    parse: num({ above: -1, min: 0, max: 16777216, integer: true }),
+    default: 50,
+    ...numeric({ min: 0, max: 16777216, integer: true }),
+    refused: [{
+      when: (c) => !c.subnets || !c.alarms,
+      reason: `sets the subnet-low alarm: it needs "--subnets" and "--alarms"`,
+    }],
   },
-  {
+  alarmTopicArn: {
     flag: "alarm-topic-arn",
-    key: "alarmTopicArn",
     type: "string",
     valueName: "ARN",
     env: [],
     commands: DASHBOARD,
     help: "SNS topic the alarms notify",
-    default: fixed(undefined),
+    default: () => undefined,
     defaultText: "none",
     parse: text,
+    refused: [{
+      when: (c) => !c.alarms,
+      reason: `does nothing without "--alarms": add "--alarms" or drop it`,
+    }],
   },
-  {
-    flag: "help",
-    key: undefined,
-    type: "boolean",
-    env: [],
-    commands: BOTH,
-    help: "show this help",
-    default: fixed(false),
-    defaultText: "",
-    parse: flagOnly,
-  },
-  {
-    flag: "version",
-    key: undefined,
-    type: "boolean",
-    env: [],
-    commands: BOTH,
-    help: "show the version",
-    default: fixed(false),
-    defaultText: "",
-    parse: flagOnly,
-  },
+};
+Object.freeze(OPTIONS);
+
+/** A switch that asks for a text instead of a run: not a config field. */
+export interface InfoSwitch {
+  /** Flag name without the dashes. */
+  readonly flag: string;
+  /** One line of help. */
+  readonly help: string;
+}
+
+/** `--help` and `--version`, listed after the options. */
+export const INFO_SWITCHES: { readonly help: InfoSwitch; readonly version: InfoSwitch } = Object
+  .freeze({
+    help: { flag: "help", help: "show this help" },
+    version: { flag: "version", help: "show the version" },
+  });
+
+/**
+ * Whether a text is a key of {@linkcode OPTIONS}.
+ *
+ * @param k the text
+ * @returns `true` for a config field with an option
+ */
+export function isOptionKey(k: string): k is OptionKey {
+  return Object.hasOwn(OPTIONS, k);
+}
+
+/** The keys of {@linkcode OPTIONS}, in `--help` order. */
+export const OPTION_KEYS: readonly OptionKey[] = Object.freeze(
+  Object.keys(OPTIONS).filter(isOptionKey),
+);
+
+/** An option as `--help`, the docs and the flag parser see it (its type erased). */
+export interface OptionInfo {
+  /** The config field it sets; `undefined` for `--help` and `--version`. */
+  readonly key: OptionKey | undefined;
+  /** Flag name without the dashes. */
+  readonly flag: string;
+  /** A flag with a value, or a switch. */
+  readonly type: "string" | "boolean";
+  /** Placeholder of the value, for a flag with a value. */
+  readonly valueName: string | undefined;
+  /** Environment variables read when the flag is absent, in order. */
+  readonly env: readonly string[];
+  /** Commands that take the flag. */
+  readonly commands: readonly Command[];
+  /** One line of help. */
+  readonly help: string;
+  /** The default as shown; `""` for `--help` and `--version`. */
+  readonly defaultText: string;
+  /** The default when it is written as a value; `undefined` when computed. */
+  readonly literalDefault: Literal | undefined;
+}
+
+function infoOf<K extends OptionKey>(key: K): OptionInfo {
+  const o: OptionSpec<ConfigFields[K]> = OPTIONS[key];
+  return Object.freeze({
+    key,
+    flag: o.flag,
+    type: o.type,
+    valueName: o.type === "string" ? o.valueName : undefined,
+    env: o.env,
+    commands: o.commands,
+    help: o.help,
+    defaultText: defaultTextOf(o),
+    literalDefault: isComputed(o) ? undefined : o.default,
+  });
+}
+
+/** Every flag in `--help` order: the options, then `--help` and `--version`. */
+export const OPTION_LIST: readonly OptionInfo[] = Object.freeze([
+  ...OPTION_KEYS.map(infoOf),
+  ...[INFO_SWITCHES.help, INFO_SWITCHES.version].map((s): OptionInfo =>
+    Object.freeze({
+      key: undefined,
+      flag: s.flag,
+      type: "boolean",
+      valueName: undefined,
+      env: [],
+      commands: BOTH,
+      help: s.help,
+      defaultText: "",
+      literalDefault: undefined,
+    })
+  ),
 ]);
 
 /**
@@ -649,7 +895,7 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze<OptionSpec[]>([
  * its own standard ones too, e.g. `AWS_ACCESS_KEY_ID`, `AWS_ROLE_ARN`).
  */
 export const ENV_VARS: readonly string[] = Object.freeze([
-  ...OPTIONS.flatMap((o) => o.env),
+  ...OPTION_LIST.flatMap((o) => o.env),
   "AWS_CONFIG_FILE",
   "AWS_EC2_METADATA_DISABLED",
   "AWS_SHARED_CREDENTIALS_FILE",
@@ -666,11 +912,9 @@ export const ENV_VARS: readonly string[] = Object.freeze([
  * @param o the option
  * @returns the text
  */
-export function flagText(o: OptionSpec): string {
+export function flagText(o: OptionInfo): string {
   if (o.type === "string") return `--${o.flag} ${o.valueName ?? "VALUE"}`;
-  return o.key === undefined || o.defaultText !== "true"
-    ? `--${o.flag}`
-    : `--${o.flag} / --no-${o.flag}`;
+  return o.literalDefault === true ? `--${o.flag} / --no-${o.flag}` : `--${o.flag}`;
 }
 
 /**
@@ -682,7 +926,7 @@ export function flagText(o: OptionSpec): string {
  * @returns the Markdown list
  */
 export function optionsMarkdown(): string {
-  const items = OPTIONS.filter((o) => o.key !== undefined).map((o) => {
+  const items = OPTION_LIST.filter((o) => o.key !== undefined).map((o) => {
     const env = o.env.length > 0 ? `${o.env.map((e) => `\`${e}\``).join(", ")}; ` : "";
     const dflt = o.defaultText.includes(" ") ? o.defaultText : `\`${o.defaultText}\``;
     const cmd = o.commands.length === COMMANDS.length ? "both commands" : o.commands.join(", ");

@@ -86,13 +86,21 @@ export interface PodSample {
   readonly groups?: NodeGroups;
 }
 
-/** How the cycle splits its figures by node group (`--breakdown`). */
+/** How the cycle splits its figures by node group (`--breakdown`) and by subnet. */
 export interface GroupOptions {
   /** The breakdowns asked for; empty: none. */
   readonly breakdowns: readonly Breakdown[];
   /** Groups kept per breakdown; the smallest past it fold into `other`. @default 50 */
   readonly maxGroups?: number;
+  /**
+   * Each network interface's subnet (`--subnets`): `awscni_assigned_ip_per_eni`
+   * is summed per subnet with it. @default none: no per-subnet sums
+   */
+  readonly eniSubnets?: ReadonlyMap<string, string>;
 }
+
+/** The family of a node's IPs assigned per ENI (label `eni`), served by aws-node since 2023. */
+export const PER_ENI_FAMILY = "awscni_assigned_ip_per_eni";
 
 /** Nodes kept in the snapshot's list of the least headroom (the report shows them). */
 export const LOWEST_HEADROOM_KEPT = 10;
@@ -127,6 +135,8 @@ export class CycleAggregation {
   readonly #groupOpts: GroupOptions;
   readonly #groups = new Map<Breakdown, Map<string, GroupAcc>>();
   readonly #lowest: { node: string; headroom: number }[] = [];
+  readonly #subnetAssigned = new Map<string, number>();
+  #withoutPerEni = 0;
 
   /**
    * Starts a cycle over the state.
@@ -258,6 +268,18 @@ export class CycleAggregation {
     });
     this.#next.set(pod, { startTime, entries });
     if (this.#groups.size > 0) this.#noteGroups(groups, where, contrib, room);
+    const eniSubnets = this.#groupOpts.eniSubnets;
+    if (eniSubnets !== undefined) {
+      const perEni = families.get(PER_ENI_FAMILY);
+      if (perEni === undefined) this.#withoutPerEni++;
+      for (const smp of perEni?.samples ?? []) {
+        const subnet = eniSubnets.get(smp.labels["eni"] ?? "");
+        if (subnet === undefined || smp.name !== PER_ENI_FAMILY || !Number.isFinite(smp.value)) {
+          continue;
+        }
+        this.#subnetAssigned.set(subnet, (this.#subnetAssigned.get(subnet) ?? 0) + smp.value);
+      }
+    }
   }
 
   /**
@@ -299,6 +321,9 @@ export class CycleAggregation {
       podsBaselined: this.#baselined,
       headroom: headroomOf(this.#headroom, threshold),
       lowestHeadroom: this.#lowest,
+      ...(this.#groupOpts.eniSubnets !== undefined
+        ? { subnetAssigned: this.#subnetAssigned, podsWithoutPerEni: this.#withoutPerEni }
+        : {}),
       ...(breakdowns.size > 0 ? { breakdowns, folded } : {}),
     };
   }

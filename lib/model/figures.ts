@@ -417,6 +417,26 @@ export const FIGURES: FigureTable = Object.freeze<Figure[]>([
       })),
   },
   {
+    cloudwatch: "subnetAssignedIPAddresses",
+    prometheus: "subnet_assigned_ip_addresses",
+    help: "IP addresses assigned to pods in one subnet (awscni_assigned_ip_per_eni over the " +
+      "ENIs in it)",
+    prometheusHelp: "IPs assigned to pods in a subnet the nodes use: awscni_assigned_ip_per_eni " +
+      "summed over its ENIs (CloudWatch subnetAssignedIPAddresses).",
+    unit: "Count",
+    kind: "gauge",
+    dimensions: [SUBNET_ID],
+    source: "awscni_assigned_ip_per_eni and EC2 DescribeInstances",
+    feature: "subnets",
+    dashboard: [{ widget: "subnets-assigned" }],
+    compute: (c) =>
+      c.subnetAssigned === undefined ? [] : (c.subnets ?? []).map((sn) => ({
+        value: c.subnetAssigned?.get(sn.subnetId) ?? 0,
+        dimensions: { [SUBNET_ID.cloudwatch]: sn.subnetId },
+        labels: { availability_zone: sn.availabilityZone },
+      })),
+  },
+  {
     cloudwatch: SUBNET_METRICS.min,
     prometheus: undefined,
     help: "the fewest free IPs of the subnets in use",

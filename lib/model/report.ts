@@ -68,6 +68,10 @@ export interface ClusterSnapshot {
   readonly subnets?: readonly SubnetFigure[] | undefined;
   /** The nodes with the least headroom, ascending, at most 10 (the report's list). @default none */
   readonly lowestHeadroom?: readonly { readonly node: string; readonly headroom: number }[];
+  /** With `--subnets`: IPs assigned per subnet (`awscni_assigned_ip_per_eni` over its ENIs). */
+  readonly subnetAssigned?: ReadonlyMap<string, number>;
+  /** With `--subnets`: scraped pods whose aws-node lacks `awscni_assigned_ip_per_eni`. */
+  readonly podsWithoutPerEni?: number;
   /** Per breakdown asked for (`--breakdown`), its groups by name. @default none */
   readonly breakdowns?: ReadonlyMap<Breakdown, readonly GroupFigures[]>;
   /** Breakdowns whose smallest groups were folded into `other` this cycle, and how many. */

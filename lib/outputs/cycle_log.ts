@@ -28,6 +28,8 @@ export class CycleLog implements Output {
   readonly #maxFailureLogs: number;
   readonly #figures: FigureTable;
   readonly #scope: PodScope | undefined;
+  #withoutPerEni = 0;
+  readonly #foldSaid = new Set<string>();
 
   /**
    * @param maxFailureLogs failed pods logged one by one per cycle @default 20
@@ -115,6 +117,24 @@ export class CycleLog implements Output {
         eniMax: v("eniMaxAvailable"),
       },
     );
+    const without = r.snapshot.podsWithoutPerEni ?? 0;
+    if (without !== this.#withoutPerEni && without > 0) {
+      log.info(
+        "subnets: {pods} pods' aws-node serves no awscni_assigned_ip_per_eni (an older aws-node): " +
+          "their IPs count in no subnet's subnetAssignedIPAddresses",
+        { pods: without },
+      );
+    }
+    this.#withoutPerEni = without;
+    for (const f of r.snapshot.folded ?? []) {
+      if (this.#foldSaid.has(f.breakdown)) continue;
+      this.#foldSaid.add(f.breakdown);
+      log.info(
+        "breakdown {breakdown}: more groups than --breakdown-max-groups; the {groups} smallest " +
+          "are published as the group other (said once)",
+        { breakdown: f.breakdown, groups: f.groups },
+      );
+    }
     if (!log.isEnabledFor("debug")) return;
     log.debug("cycle figures ({baselined} pods baselined this cycle): {figures}", {
       baselined: r.snapshot.podsBaselined,

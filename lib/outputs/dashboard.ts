@@ -116,6 +116,13 @@ export const WIDGETS: readonly WidgetSpec[] = Object.freeze([
     extra: MIN_ZERO,
   },
   {
+    id: "subnets-assigned",
+    title: "Subnets: IPs assigned to pods",
+    view: "timeSeries",
+    stat: "Maximum",
+    extra: MIN_ZERO,
+  },
+  {
     id: "subnets-min",
     title: "Subnets: the fewest free IPs",
     view: "timeSeries",

@@ -9,10 +9,14 @@
  * @module
  */
 
+import type { NodeInfo } from "../kube/node_watcher.ts";
+import type { NodeGroups } from "../model/node_groups.ts";
 import {
   AggregatorState,
   CycleAggregation,
+  type GroupOptions,
   HEADROOM_FAMILIES,
+  PER_ENI_FAMILY,
   START_TIME_FAMILY,
 } from "../model/aggregation.ts";
 import { ExpositionParseError, parseExposition, quote, QUOTE_MAX } from "../model/exposition.ts";
@@ -35,6 +39,7 @@ function wantedFamilies(folds: readonly AwsNodeFold[]): ReadonlySet<string> {
     START_TIME_FAMILY,
     HEADROOM_FAMILIES.max,
     HEADROOM_FAMILIES.assigned,
+    PER_ENI_FAMILY,
   ]);
 }
 
@@ -61,6 +66,8 @@ export interface CollectorOptions {
   readonly scrapeConcurrency: number;
   /** The figures whose aws-node families are read and folded. @default FIGURES */
   readonly figures?: FigureTable;
+  /** The breakdowns (`--breakdown`, `--breakdown-max-groups`). @default none */
+  readonly groups?: GroupOptions;
   /** `--headroom-threshold`; `undefined` (`--no-headroom`): no headroom figures. */
   readonly headroomThreshold?: number | undefined;
 }
@@ -73,8 +80,23 @@ export interface CollectorDeps {
   readonly scraper: Scraper;
   /** Time: cycle timestamps and every timeout. */
   readonly clock: Clock;
+  /** Each network interface's subnet as last read (`--subnets`). @default none */
+  readonly eniSubnets?: () => ReadonlyMap<string, string>;
+  /** The nodes' groups, for the breakdowns (a node watcher). @default none */
+  readonly nodes?: NodeSource;
   /** Background sources whose last read joins each cycle (the subnets' free IPs). @default none */
   readonly background?: readonly BackgroundSource[];
+}
+
+/** Where a cycle finds each node's groups (`kube/node_watcher.ts`). */
+export interface NodeSource {
+  /**
+   * The nodes now.
+   *
+   * @param signal aborts a first listing
+   * @returns node name → its groups
+   */
+  current(signal: AbortSignal): Promise<{ readonly nodes: ReadonlyMap<string, NodeInfo> }>;
 }
 
 /** Runs cycles; carries the counters' state from one cycle to the next. */
@@ -84,6 +106,8 @@ export class Collector {
   readonly #folds: readonly AwsNodeFold[];
   readonly #wanted: ReadonlySet<string>;
   readonly #state = new AggregatorState();
+  /** the last node-listing failure warned about (said once until it changes) */
+  #nodesProblem: string | undefined;
   /** keys of pods whose last scrape timed out */
   readonly #suspects = new Set<string>();
 
@@ -140,7 +164,13 @@ export class Collector {
     const listed = new Set(targets.map((t) => t.key));
     // each pod is folded in as soon as it is parsed, so its body and
     // samples become garbage at once
-    const cycle = new CycleAggregation(this.#state, this.#opts.headroomThreshold, this.#folds);
+    const nodes = await this.#nodes(signal);
+    const cycle = new CycleAggregation(
+      this.#state,
+      this.#opts.headroomThreshold,
+      this.#folds,
+      this.#groupOptions(),
+    );
     const outcomes = await mapLanes(
       running,
       (t) => this.#suspects.has(t.key),
@@ -153,7 +183,7 @@ export class Collector {
       async (t) => {
         const d = deadline(clock, signal, timeoutMs);
         try {
-          return await this.#scrapeOne(t, d.signal, cycle);
+          return await this.#scrapeOne(t, d.signal, cycle, nodes?.get(t.node)?.groups);
         } finally {
           d.release();
         }
@@ -195,13 +225,42 @@ export class Collector {
     return inputs;
   }
 
+  /** The breakdowns, and with `--subnets` each ENI's subnet as last read. */
+  #groupOptions(): GroupOptions {
+    const base = this.#opts.groups ?? { breakdowns: [] };
+    const eni = this.#deps.eniSubnets?.();
+    return eni === undefined ? base : { ...base, eniSubnets: eni };
+  }
+
+  /** The nodes' groups for this cycle; a failed listing warns once and counts pods in `none`. */
+  async #nodes(signal: AbortSignal): Promise<ReadonlyMap<string, NodeInfo> | undefined> {
+    if (this.#deps.nodes === undefined) return undefined;
+    try {
+      const { nodes } = await this.#deps.nodes.current(signal);
+      this.#nodesProblem = undefined;
+      return nodes;
+    } catch (e) {
+      const problem = errorText(e);
+      if (problem !== this.#nodesProblem && !signal.aborted) {
+        log.warn(
+          "breakdowns: the nodes could not be listed ({error}); this cycle counts every pod in " +
+            "group none (RBAC: list and watch nodes)",
+          { error: problem },
+        );
+      }
+      this.#nodesProblem = problem;
+      return undefined;
+    }
+  }
+
   async #scrapeOne(
     target: Target,
     signal: AbortSignal,
     cycle: CycleAggregation,
+    groups: NodeGroups | undefined,
   ): Promise<true | ScrapeError> {
     const t0 = this.#deps.clock.now();
-    const outcome = await this.#scrapeAndFold(target, signal, cycle);
+    const outcome = await this.#scrapeAndFold(target, signal, cycle, groups);
     if (log.isEnabledFor("debug")) {
       const ms = Math.round(this.#deps.clock.now() - t0);
       const what = typeof outcome === "number"
@@ -220,6 +279,7 @@ export class Collector {
     target: Target,
     signal: AbortSignal,
     cycle: CycleAggregation,
+    groups: NodeGroups | undefined,
   ): Promise<number | ScrapeError> {
     let body: string;
     try {
@@ -241,7 +301,12 @@ export class Collector {
             `starting ${quote(body.slice(0, QUOTE_MAX + 1))}: is it aws-node's metrics endpoint?`,
         );
       }
-      cycle.add({ pod: target.key, node: target.node, families });
+      cycle.add({
+        pod: target.key,
+        node: target.node,
+        families,
+        ...(groups !== undefined ? { groups } : {}),
+      });
       return body.length;
     } catch (e) {
       if (e instanceof ExpositionParseError) {

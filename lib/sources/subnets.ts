@@ -32,9 +32,9 @@ export interface SubnetEc2 {
    *
    * @param instanceIds EC2 instance ids
    * @param signal aborts the calls
-   * @returns subnet ids, sorted
+   * @returns subnet ids, sorted, and each network interface's subnet
    */
-  instanceSubnets(instanceIds: readonly string[], signal: AbortSignal): Promise<string[]>;
+  instanceSubnets(instanceIds: readonly string[], signal: AbortSignal): Promise<InstanceNetwork>;
   /**
    * Each subnet's free IPs.
    *
@@ -43,6 +43,14 @@ export interface SubnetEc2 {
    * @returns the figures, sorted by subnet id
    */
   subnets(subnetIds: readonly string[], signal: AbortSignal): Promise<SubnetFigure[]>;
+}
+
+/** What DescribeInstances says of the nodes' network. */
+export interface InstanceNetwork {
+  /** Subnet ids, sorted. */
+  readonly subnets: string[];
+  /** Network interface id (`eni-…`) → its subnet. */
+  readonly eniSubnets: ReadonlyMap<string, string>;
 }
 
 /** The Kubernetes side. */
@@ -145,6 +153,7 @@ export class SubnetRefresher implements BackgroundSource {
   readonly #stop = new AbortController();
   #loop: Promise<void> | undefined;
   #instanceSubnets: readonly string[] = [];
+  #eniToSubnet: ReadonlyMap<string, string> = new Map();
   #eniSubnets: readonly string[] = [];
   #last: { figures: readonly SubnetFigure[]; at: number } | undefined;
 
@@ -171,6 +180,16 @@ export class SubnetRefresher implements BackgroundSource {
   contribute(inputs: ClusterSnapshot): ClusterSnapshot {
     const subnets = this.current();
     return subnets === undefined ? inputs : { ...inputs, subnets };
+  }
+
+  /**
+   * Each network interface's subnet as of the last read (the cycle sums
+   * `awscni_assigned_ip_per_eni` per subnet with it).
+   *
+   * @returns `eni-…` → `subnet-…`; empty before the first read
+   */
+  eniSubnets(): ReadonlyMap<string, string> {
+    return this.#eniToSubnet;
   }
 
   /** The last good read, unless older than 3 refresh periods. */
@@ -227,15 +246,19 @@ export class SubnetRefresher implements BackgroundSource {
     try {
       const ids = await this.#kube.nodeInstanceIds(signal);
       nodes = ids.length;
-      this.#instanceSubnets = ids.length === 0 ? [] : await this.#ec2.instanceSubnets(ids, signal)
-        .catch((e) => {
-          warn(
-            "ec2:DescribeInstances",
-            e,
-            "grant it to the helper's role (docs/iam-rbac.md, --subnets)",
-          );
-          return this.#instanceSubnets;
-        });
+      const network = ids.length === 0
+        ? { subnets: [], eniSubnets: new Map<string, string>() }
+        : await this.#ec2.instanceSubnets(ids, signal)
+          .catch((e) => {
+            warn(
+              "ec2:DescribeInstances",
+              e,
+              "grant it to the helper's role (docs/iam-rbac.md, --subnets)",
+            );
+            return { subnets: this.#instanceSubnets, eniSubnets: this.#eniToSubnet };
+          });
+      this.#instanceSubnets = network.subnets;
+      this.#eniToSubnet = network.eniSubnets;
     } catch (e) {
       warn(
         "listing nodes (RBAC list nodes)",

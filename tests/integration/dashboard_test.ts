@@ -46,9 +46,11 @@ Deno.test("dashboard body (golden JSON)", () => {
     "Nodes near their IP limit",
   ]);
   const withSubnets = dashboardBody({ ...target, subnets: true }, "EKS-CNI-metrics-prod");
-  assertGoldenJson(withSubnets.widgets.slice(-2), "dashboard-prod-subnets.json");
-  assertEquals(titles(withSubnets).slice(-2), [
+  assertGoldenJson(withSubnets.widgets.slice(-3), "dashboard-prod-subnets.json");
+  // free IPs beside IPs in use, then the fewest free
+  assertEquals(titles(withSubnets).slice(-3), [
     "Subnets: free IPs",
+    "Subnets: IPs assigned to pods",
     "Subnets: the fewest free IPs",
   ]);
 });

@@ -538,7 +538,15 @@ Deno.test(
   withWorld(async (w) => {
     const ec2 = new FakeEc2();
     try {
-      w.api.textPod("aws-node-a", awsNodeText({ ...freshNode(1), assigned: 4 }));
+      // aws-node serves its IPs per ENI: 3 on the primary ENI (subnet-1), 1 on the second (subnet-2)
+      w.api.textPod(
+        "aws-node-a",
+        awsNodeText({ ...freshNode(1), assigned: 4 }) +
+          'awscni_assigned_ip_per_eni{eni="eni-0aaa-0"} 3\n' +
+          'awscni_assigned_ip_per_eni{eni="eni-0aaa-1"} 1\n',
+      );
+      // an older aws-node without the family: counted in no subnet, said in one info line
+      w.api.textPod("aws-node-old", awsNodeText({ ...freshNode(2), assigned: 7 }));
       w.api.nodes.set("node-aws-node-a", "aws:///us-test-1a/i-0aaa");
       ec2.instances.set("i-0aaa", { subnet: "subnet-1", enis: ["subnet-1", "subnet-2"] });
       ec2.subnets.set("subnet-1", { zone: "us-test-1a", available: 250 });
@@ -554,8 +562,17 @@ Deno.test(
         assertEquals(m.get("minSubnetAvailableIPAddresses"), 12);
         assertEquals(m.get("subnetAvailableIPAddresses{subnet-1}"), 250);
         assertEquals(m.get("subnetAvailableIPAddresses{subnet-2}"), 12);
-        assertEquals(m.get("minNodeIPHeadroom"), 25);
+        assertEquals(m.get("minNodeIPHeadroom"), 22);
+        assertEquals(m.get("subnetAssignedIPAddresses{subnet-1}"), 3);
+        assertEquals(m.get("subnetAssignedIPAddresses{subnet-2}"), 1);
       }
+      assertEquals(
+        w.messages("info").filter((m) => m.startsWith("subnets: 1 pods' aws-node serves no")),
+        [
+          "subnets: 1 pods' aws-node serves no awscni_assigned_ip_per_eni (an older aws-node): " +
+          "their IPs count in no subnet's subnetAssignedIPAddresses",
+        ],
+      );
       const perSubnet = w.cw.datums.filter((d) => d.MetricName === "subnetAvailableIPAddresses");
       assertEquals(perSubnet.map((d) => [d.Dimensions, d.Value]).slice(0, 2), [
         [[{ Name: "CLUSTER_ID", Value: "test" }, { Name: "SubnetId", Value: "subnet-1" }], 250],

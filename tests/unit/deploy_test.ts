@@ -51,7 +51,7 @@ Deno.test("the ClusterRole grants only what the code uses: list and watch pods, 
     { apiGroups: [""], resources: ["pods/proxy"], verbs: ["get"] },
   ]);
   // the code asks for nothing else of the API server: pods (list, watch) and the pod proxy
-  const pods = Deno.readTextFileSync(new URL("../../lib/kube/pod_watcher.ts", import.meta.url));
+  const pods = Deno.readTextFileSync(new URL("../../lib/kube/list_watch.ts", import.meta.url));
   assert(pods.includes('watch: "1"') && !/method:\s*"(POST|PUT|PATCH|DELETE)"/.test(pods));
 });
 

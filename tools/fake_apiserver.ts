@@ -28,6 +28,8 @@ export interface FakePod {
   phase: string;
   podIP: string;
   behaviour: PodBehaviour;
+  /** The aws-node container's env beside the upstream defaults (a value replaces theirs). */
+  env?: Record<string, string>;
 }
 
 const CERT_DIR = new URL("./certs/", import.meta.url);
@@ -607,8 +609,13 @@ const AWS_NODE_ENV: [string, string][] = [
  * DaemonSet's pod spec and a running pod's status).
  */
 function podObject(p: FakePod, rv: string): unknown {
+  const own = p.env ?? {};
   const env = [
-    ...AWS_NODE_ENV.map(([name, value]) => ({ name, value })),
+    ...AWS_NODE_ENV.filter(([name]) => own[name] === undefined).map(([name, value]) => ({
+      name,
+      value,
+    })),
+    ...Object.entries(own).map(([name, value]) => ({ name, value })),
     {
       name: "MY_NODE_NAME",
       valueFrom: { fieldRef: { apiVersion: "v1", fieldPath: "spec.nodeName" } },

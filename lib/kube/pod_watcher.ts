@@ -52,8 +52,38 @@ export interface PodQuery {
 
 /** The fields of a pod the helper reads. */
 interface PodObject extends WatchedObject {
-  spec?: { nodeName?: string };
+  spec?: {
+    nodeName?: string;
+    containers?: { name?: string; env?: { name?: string; value?: string }[] }[];
+  };
   status?: { phase?: string; podIP?: string };
+}
+
+/** The aws-node settings that size the warm pools, read from the aws-node container's env. */
+export const WARM_SETTINGS = [
+  "WARM_IP_TARGET",
+  "MINIMUM_IP_TARGET",
+  "WARM_ENI_TARGET",
+  "WARM_PREFIX_TARGET",
+  "ENABLE_PREFIX_DELEGATION",
+] as const;
+
+/** One set of warm settings, shared by every pod that has it (interned: one object per set). */
+function warmOf(pod: PodObject, interned: Map<string, Readonly<Record<string, string>>>) {
+  const env = pod.spec?.containers?.find((c) => c.name === "aws-node")?.env ?? [];
+  const out: Record<string, string> = {};
+  for (const e of env) {
+    if (
+      e.name !== undefined && e.value !== undefined &&
+      (WARM_SETTINGS as readonly string[]).includes(e.name)
+    ) {
+      out[e.name] = e.value;
+    }
+  }
+  const key = JSON.stringify(Object.entries(out).sort());
+  let w = interned.get(key);
+  if (w === undefined) interned.set(key, w = Object.freeze(out));
+  return w;
 }
 
 /** Keeps the set of aws-node pods by list-then-watch. */
@@ -69,6 +99,7 @@ export class PodWatcher implements TargetLister {
    * @param opts watch length and backoff
    */
   constructor(conn: KubeConnection, query: PodQuery, clock: Clock, opts: WatchOptions = {}) {
+    const interned = new Map<string, Readonly<Record<string, string>>>();
     this.#watch = new ListWatch<PodObject, Target>(
       conn,
       {
@@ -78,7 +109,7 @@ export class PodWatcher implements TargetLister {
         kind: "pod",
         ...(query.pageSize !== undefined ? { pageSize: query.pageSize } : {}),
         toItem: (pod) => {
-          const t = toTarget(pod, query.namespace);
+          const t = { ...toTarget(pod, query.namespace), warm: warmOf(pod, interned) };
           return [pod.metadata?.uid ?? t.key, t] as const;
         },
       },

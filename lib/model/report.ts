@@ -24,6 +24,11 @@ export interface Target {
   readonly podIP: string;
   /** Whether the pod is Running with an IP (others are listed, not scraped). */
   readonly running: boolean;
+  /**
+   * The aws-node container's warm-pool settings (WARM_IP_TARGET, MINIMUM_IP_TARGET,
+   * WARM_ENI_TARGET, WARM_PREFIX_TARGET, ENABLE_PREFIX_DELEGATION) that are set. @default none
+   */
+  readonly warm?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -114,6 +119,14 @@ export interface CycleReport {
   readonly failures: readonly Failure[];
   /** The cluster figures; `null` when no pod was scraped. */
   readonly snapshot: ClusterSnapshot | null;
+  /**
+   * The warm-pool settings seen in the listed pods, each with how many pods have it.
+   * @default none
+   */
+  readonly warmSettings?: readonly {
+    readonly settings: Readonly<Record<string, string>>;
+    readonly pods: number;
+  }[];
   /** The listing's error, when it failed. */
   readonly listError: string | undefined;
   /** Why the pod set may be out of date (the watch is down); `undefined` when current. */

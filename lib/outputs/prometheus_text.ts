@@ -122,6 +122,22 @@ export function renderMetrics(
     (status.lastSuccessMs ?? 0) / 1000,
   );
   for (const part of status.reporters) fams.push(...part.ownFamilies());
+  const warm = status.warmSettings ?? [];
+  if (warm.length > 0) {
+    fams.push({
+      name: `${PREFIX}aws_node_warm_settings`,
+      type: "gauge",
+      help: "aws-node pods by the warm-pool settings of their env (WARM_IP_TARGET, " +
+        "MINIMUM_IP_TARGET, WARM_ENI_TARGET, WARM_PREFIX_TARGET, ENABLE_PREFIX_DELEGATION; " +
+        "a setting not set has no label).",
+      samples: warm.map((w) => ({
+        labels: Object.fromEntries(
+          Object.entries(w.settings).sort().map(([k, v]) => [k.toLowerCase(), v]),
+        ),
+        value: w.pods,
+      })),
+    });
+  }
   g("resident_memory_bytes", "Resident set size of the helper process.", opts.memory.rss);
   g("heap_used_bytes", "V8 heap in use by the helper process.", opts.memory.heapUsed);
 

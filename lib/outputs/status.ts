@@ -84,6 +84,8 @@ export class StatusSink implements Output {
   lastSuccessMs: number | undefined = undefined;
   /** Why the last cycle failed, if it did. */
   lastError: string | undefined = undefined;
+  /** The warm-pool settings the last listing saw, with their pod counts. */
+  warmSettings: CycleReport["warmSettings"] = undefined;
   /** The latest cluster figures. */
   snapshot: ClusterSnapshot | undefined = undefined;
   /**
@@ -140,6 +142,7 @@ export class StatusSink implements Output {
     if (r.aborted) return;
     const endMs = this.#now();
     if (r.found !== undefined) this.targets = r.found;
+    if (r.warmSettings !== undefined) this.warmSettings = r.warmSettings;
     this.scrapes.ok += r.scraped;
     for (const f of r.failures) {
       const k: ScrapeResult = f.error.kind === "timeout"

@@ -209,6 +209,7 @@ export class Collector {
       failures,
       listError: undefined,
       listStale: stale,
+      warmSettings: warmSettingsOf(targets),
       // an interrupted cycle commits nothing: the next one diffs against the last good values
       snapshot: aborted ? null : this.#withBackground(cycle.finish(listed)),
       durationMs: clock.now() - t0,
@@ -315,4 +316,16 @@ export class Collector {
       return new ScrapeError("parse", errorText(e));
     }
   }
+}
+
+/** The warm-pool settings of the listed pods, each with its pod count, in first-seen order. */
+function warmSettingsOf(
+  targets: readonly Target[],
+): { settings: Readonly<Record<string, string>>; pods: number }[] {
+  const counts = new Map<Readonly<Record<string, string>>, number>();
+  for (const t of targets) {
+    if (t.warm === undefined) continue;
+    counts.set(t.warm, (counts.get(t.warm) ?? 0) + 1);
+  }
+  return [...counts].map(([settings, pods]) => ({ settings, pods }));
 }

@@ -93,7 +93,11 @@ Deno.test(
       node: "node-aws-node-0",
       podIP: "10.200.0.1",
       running: true,
+      // the aws-node container's warm-pool settings that are set (literal values only)
+      warm: { ENABLE_PREFIX_DELEGATION: "false", WARM_ENI_TARGET: "1", WARM_PREFIX_TARGET: "1" },
     });
+    // one object per distinct set of settings, shared by the pods that have it
+    assert(targets.every((t) => t.warm === targets[0]?.warm));
     // ~9 KB a pod object, like a real aws-node pod
     assert(api.listBytes > 8 * 9000, `${api.listBytes} bytes listed`);
   }),

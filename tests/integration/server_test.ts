@@ -354,3 +354,44 @@ Deno.test("leader election: /metrics says who leads; /readyz is ready on a stand
   s.termEnded();
   assert(!renderMetrics(s, opts).includes("cni_metrics_helper_cluster_"));
 });
+
+Deno.test(
+  "/metrics: the aws-node pods' warm-pool settings as a gauge of pods per set of settings",
+  async () => {
+    const w = await World.start();
+    try {
+      w.api.textPod("aws-node-a", awsNodeText(freshNode(1)));
+      w.api.addPod("aws-node-b", { kind: "text", body: () => awsNodeText(freshNode(2)) }, {
+        env: { WARM_IP_TARGET: "5", MINIMUM_IP_TARGET: "10" },
+      });
+      w.api.addPod("aws-node-c", { kind: "text", body: () => awsNodeText(freshNode(3)) }, {
+        env: { WARM_IP_TARGET: "5", MINIMUM_IP_TARGET: "10" },
+      });
+      let base = "";
+      const clock = new FakeClock();
+      const stop = new AbortController();
+      const running = w.run(["--interval", "30", "--no-cloudwatch"], {
+        shutdown: stop.signal,
+        clock,
+        extra: { onListen: (addr) => base = `http://127.0.0.1:${addr.port}` },
+      });
+      await clock.sleeping();
+      const body = (await getText(`${base}/metrics`))[1];
+      stop.abort();
+      assertEquals(await running, 0);
+      const fam = parseExposition(body).get("cni_metrics_helper_aws_node_warm_settings");
+      assertEquals(fam?.samples.map((s) => [s.labels, s.value]), [
+        [{ enable_prefix_delegation: "false", warm_eni_target: "1", warm_prefix_target: "1" }, 1],
+        [{
+          enable_prefix_delegation: "false",
+          minimum_ip_target: "10",
+          warm_eni_target: "1",
+          warm_ip_target: "5",
+          warm_prefix_target: "1",
+        }, 2],
+      ]);
+    } finally {
+      await w.close();
+    }
+  },
+);

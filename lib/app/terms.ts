@@ -1,7 +1,8 @@
 /**
  * A term of work: the parts a leader (or a run without leader election)
  * builds fresh, so its first cycle is a baseline: the pod watcher, the
- * scraper, the subnet refresher and the collector.
+ * scraper, the node watcher (with a breakdown), the subnet refresher and
+ * the collector.
  *
  * @module
  */
@@ -9,7 +10,9 @@
 import type { Config } from "../cli/config.ts";
 import { sdkSubnetEc2 } from "../aws/sdk_clients.ts";
 import type { KubeConnection } from "../kube/kubeconfig.ts";
+import { NodeWatcher } from "../kube/node_watcher.ts";
 import { PodWatcher } from "../kube/pod_watcher.ts";
+import type { GroupOptions } from "../model/aggregation.ts";
 import type { Output } from "../outputs/output.ts";
 import { DirectScraper, ProxyScraper, type Scraper } from "../scrape/scraper.ts";
 import { Collector } from "../sources/aws_node.ts";
@@ -25,6 +28,7 @@ export async function startTerm(
   region: string | undefined,
   outputs: readonly Output[],
   signal: AbortSignal,
+  groups: GroupOptions = { breakdowns: [] },
 ): Promise<{ deps: SchedulerDeps; close: () => Promise<void> }> {
   const scraper: Scraper = config.scrapeVia === "direct"
     ? new DirectScraper({ metricsPort: config.metricsPort })
@@ -36,7 +40,10 @@ export async function startTerm(
   );
   let subnets: SubnetRefresher | undefined;
   let subnetEc2: (SubnetEc2 & { close?(): void }) | undefined;
+  // the nodes' labels, only when a breakdown needs them (RBAC: list and watch nodes)
+  const nodes = groups.breakdowns.length > 0 ? new NodeWatcher(conn, rt.clock) : undefined;
   const close = async () => {
+    await nodes?.close();
     await subnets?.close();
     subnetEc2?.close?.();
     await lister.close();
@@ -64,10 +71,12 @@ export async function startTerm(
       scraper,
       clock: rt.clock,
       background: subnets === undefined ? [] : [subnets],
+      ...(nodes !== undefined ? { nodes } : {}),
       ...(subnets !== undefined ? { eniSubnets: eniSubnetsOf(subnets) } : {}),
     },
     {
       scrapeTimeoutSeconds: config.scrapeTimeoutSeconds,
+      groups,
       scrapeConcurrency: config.scrapeConcurrency,
       headroomThreshold: config.headroom ? config.headroomThreshold : undefined,
       ...(rt.figures !== undefined ? { figures: rt.figures } : {}),

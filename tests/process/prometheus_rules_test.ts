@@ -31,9 +31,11 @@ Deno.test("the PrometheusRule alerts on the exported headroom and subnet series"
   assertEquals(rules.map((r) => [r.alert, r.for]), [
     ["EKSCNINodeNearIPLimit", "3m"],
     ["EKSCNISubnetLow", "3m"],
+    ["EKSCNIZoneIPHeadroomLow", "10m"],
   ]);
   assert(rules[0]?.expr.includes("cni_metrics_helper_cluster_nodes_near_ip_limit"));
   assert(rules[1]?.expr.includes("cni_metrics_helper_subnet_available_ip_addresses"));
+  assert(rules[2]?.expr.includes('cni_metrics_helper_cluster_ip_max{zone!=""}'));
 });
 
 Deno.test({
@@ -49,7 +51,7 @@ Deno.test({
       );
       const check = await promtool(["check", "rules", `${dir}/rules.yaml`]);
       assertEquals(check.code, 0, check.out);
-      assert(check.out.includes("SUCCESS: 2 rules found"), check.out);
+      assert(check.out.includes("SUCCESS: 3 rules found"), check.out);
       const test = await promtool(["test", "rules", `${dir}/rules.test.yaml`]);
       assertEquals(test.code, 0, test.out);
     } finally {

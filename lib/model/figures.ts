@@ -117,6 +117,16 @@ export interface Figure {
    * inputs. @default false
    */
   readonly breakdown?: boolean;
+  /**
+   * With a breakdown on the dashboard: a widget per breakdown showing the
+   * figure per group (a SEARCH on the breakdown's dimension, so new groups
+   * appear by themselves). `{group}` in the title is the breakdown's name.
+   * @default none
+   */
+  readonly groupWidget?: {
+    readonly title: string;
+    readonly stat: "Average" | "Minimum" | "Maximum" | "Sum";
+  };
   /** Multiplier from the CloudWatch unit to the Prometheus one. @default 1 */
   readonly prometheusScale?: number;
   /** Rows on the dashboard. @default none */
@@ -207,6 +217,7 @@ const errors = (label: string, at: number): WidgetRow => ({ widget: "errors", la
 export const FIGURES: FigureTable = Object.freeze<Figure[]>([
   gauge("assignIPAddresses", "awscni_assigned_ip_addresses", "IP addresses assigned to pods", {
     breakdown: true,
+    groupWidget: { title: "IPs assigned per {group}", stat: "Average" },
     dashboard: [
       { widget: "now", label: "IPs assigned", at: 1 },
       { widget: "ips", label: "assigned", at: 1 },
@@ -363,6 +374,7 @@ export const FIGURES: FigureTable = Object.freeze<Figure[]>([
     dimensions: [],
     source: "awscni_ip_max, awscni_assigned_ip_addresses per node",
     breakdown: true,
+    groupWidget: { title: "Fewest free IPs on a node per {group}", stat: "Minimum" },
     dashboard: [{ widget: "headroom", label: "least free IPs on a node" }],
     compute: (c) => c.headroom === undefined ? [] : [{ value: c.headroom.min }],
   },

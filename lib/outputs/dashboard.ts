@@ -10,6 +10,7 @@
  */
 
 import { DIMENSION, NAMESPACE } from "./datum_buffer.ts";
+import { type Breakdown, BREAKDOWN_SPECS } from "../model/node_groups.ts";
 import {
   type AlarmInput,
   type Figure,
@@ -28,6 +29,8 @@ export interface DashboardTarget {
   readonly clusterId: string;
   /** With `--subnets`: the per-subnet widget (and alarm). @default false */
   readonly subnets?: boolean;
+  /** With `--breakdown`: a row per breakdown (the figures per group). @default none */
+  readonly breakdowns?: readonly Breakdown[];
 }
 
 /** The default dashboard name. */
@@ -183,6 +186,30 @@ export function dashboardBody(
       rows.set(r.widget, list);
     }
   });
+  // a row per breakdown: each figure with a group widget, one SEARCH on the breakdown's dimension
+  for (const b of t.breakdowns ?? []) {
+    const dim = BREAKDOWN_SPECS[b].dimension;
+    for (const f of figures) {
+      if (f.groupWidget === undefined || f.breakdown !== true) continue;
+      const id = `${f.cloudwatch}-per-${b}`;
+      specs.push({
+        id,
+        title: f.groupWidget.title.replace("{group}", b === "nodegroup" ? "node group" : b),
+        view: "timeSeries",
+        stat: f.groupWidget.stat,
+        extra: MIN_ZERO,
+      });
+      rows.set(id, [{
+        at: 0,
+        row: [{
+          expression:
+            `SEARCH('{${NAMESPACE},${DIMENSION},${dim}} MetricName="${f.cloudwatch}" ${DIMENSION}="${t.clusterId}"', '${f.groupWidget.stat}', ${PERIOD})`,
+          id: "e1",
+          label: "",
+        }],
+      }]);
+    }
+  }
   const widgets: Widget[] = [{
     type: "text",
     x: 0,
@@ -194,6 +221,8 @@ export function dashboardBody(
         `Managed by cni-metrics-helper; edits here are overwritten. Regenerate with ` +
         `\`cni-metrics-helper dashboard --cluster-id ${t.clusterId} --region ${t.region} --name ${name}${
           t.subnets ? " --subnets" : ""
+        }${
+          (t.breakdowns ?? []).length > 0 ? ` --breakdown ${(t.breakdowns ?? []).join(",")}` : ""
         }\`.`,
     },
   }];

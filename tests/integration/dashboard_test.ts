@@ -55,6 +55,32 @@ Deno.test("dashboard body (golden JSON)", () => {
   ]);
 });
 
+Deno.test("with --breakdown: a row per breakdown, each a SEARCH on its dimension", () => {
+  const plain = dashboardBody(target, "d").widgets.length;
+  const body = dashboardBody({ ...target, breakdowns: ["zone", "nodegroup"] }, "d");
+  const extra = body.widgets.slice(plain);
+  assertEquals(extra.map((w) => [w.properties["title"], w.x, w.y]), [
+    ["IPs assigned per zone", 0, 30],
+    ["Fewest free IPs on a node per zone", 12, 30],
+    ["IPs assigned per node group", 0, 36],
+    ["Fewest free IPs on a node per node group", 12, 36],
+  ]);
+  assertEquals(extra[1]?.properties["metrics"], [[{
+    expression:
+      `SEARCH('{Kubernetes,CLUSTER_ID,AvailabilityZone} MetricName="minNodeIPHeadroom" CLUSTER_ID="prod"', 'Minimum', 60)`,
+    id: "e1",
+    label: "",
+  }]]);
+  assertEquals(extra[2]?.properties["metrics"], [[{
+    expression:
+      `SEARCH('{Kubernetes,CLUSTER_ID,NodeGroup} MetricName="assignIPAddresses" CLUSTER_ID="prod"', 'Average', 60)`,
+    id: "e1",
+    label: "",
+  }]]);
+  const text = body.widgets[0]?.properties["markdown"] as string;
+  assert(text.includes("--breakdown zone,nodegroup`."), text);
+});
+
 Deno.test("alarm definitions (golden JSON), with and without an SNS topic", () => {
   assertGoldenJson(alarmInputs(target, 90, TOPIC), "alarms-prod.json");
   const quiet = alarmInputs(target, 75, undefined);

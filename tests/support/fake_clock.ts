@@ -82,6 +82,12 @@ export class FakeClock implements Clock {
     return new Promise((resolve) => this.#sleepWaiters.push(resolve));
   }
 
+  /** Milliseconds until the earliest pending sleep is due; `undefined` when none is pending. */
+  get nextSleepIn(): number | undefined {
+    const due = this.#timers.filter((t) => t.kind === "sleep").map((t) => t.at);
+    return due.length === 0 ? undefined : Math.min(...due) - this.#now;
+  }
+
   /**
    * Resolves once at least `n` sleeps are pending: every loop under test is
    * idle, waiting on this clock.

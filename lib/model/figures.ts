@@ -364,6 +364,23 @@ export const FIGURES: FigureTable = Object.freeze<Figure[]>([
     },
   ),
   {
+    cloudwatch: "idleIPAddresses",
+    prometheus: "cluster_idle_ip_addresses",
+    help: "IP addresses the warm pools hold that no pod uses (totalIPAddresses - " +
+      "assignIPAddresses)",
+    prometheusHelp: "IP addresses held in the nodes' warm pools and assigned to no pod " +
+      "(CloudWatch idleIPAddresses).",
+    unit: "Count",
+    kind: "gauge",
+    dimensions: [],
+    source: "awscni_total_ip_addresses - awscni_assigned_ip_addresses",
+    breakdown: true,
+    dashboard: [{ widget: "ips", label: "idle (warm, no pod)", at: 2.5 }],
+    compute: (c) => [{
+      value: (c.values.get("totalIPAddresses") ?? 0) - (c.values.get("assignIPAddresses") ?? 0),
+    }],
+  },
+  {
     cloudwatch: HEADROOM_METRICS.min,
     prometheus: "cluster_min_node_ip_headroom",
     help: "the smallest awscni_ip_max - awscni_assigned_ip_addresses over the nodes scraped",

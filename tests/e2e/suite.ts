@@ -30,6 +30,7 @@ import { passThrough, readLines, spawnHelper } from "../support/harness.ts";
 import { certFile } from "../../tools/fake_apiserver.ts";
 import { freshNode, type NodeFigures } from "../../tools/sim.ts";
 import { API, Cluster, createPod, deletePod, Kube, MOTO_URL, SimNode } from "./env.ts";
+import { DEFAULT_FIGURES, PER_CYCLE } from "../support/figures.ts";
 import { METRICS } from "../../lib/model/figures.ts";
 import { dashboardBody } from "../../lib/outputs/dashboard.ts";
 import { parseExposition } from "../../lib/model/exposition.ts";
@@ -319,7 +320,7 @@ async function readBack(
 }
 
 /** Every metric a cycle publishes with the CLUSTER_ID dimension alone: the 21 and the headroom pair. */
-const PUBLISHED = [...METRICS.map((m) => m.cwName), "minNodeIPHeadroom", "nodesNearIPLimit"];
+const PUBLISHED = [...DEFAULT_FIGURES];
 /** The helper's default --headroom-threshold. */
 const HEADROOM_THRESHOLD = 10;
 
@@ -501,7 +502,7 @@ Deno.test(
     const run = await runHelper(["--interval", "2"], {}, 3);
     assertEquals(run.code, 0, run.stderr.join("\n"));
     assert(
-      run.stderr.some((l) => l.includes("shutting down: flushing 23 datums")),
+      run.stderr.some((l) => l.includes(`shutting down: flushing ${PER_CYCLE} datums`)),
       "cycle 3 was pending at SIGTERM",
     );
     assert(

@@ -5,6 +5,7 @@
  * CloudWatch (or a server that never answers).
  */
 
+import { PER_CYCLE, PER_CYCLE_NO_HEADROOM as N } from "../support/figures.ts";
 import { assert, assertEquals } from "../support/assert.ts";
 import { FakeClock } from "../support/fake_clock.ts";
 import { FakeCloudWatch, UNAVAILABLE } from "../support/fake_cloudwatch.ts";
@@ -338,8 +339,8 @@ Deno.test("the cycle line: pods and IP figures once, under 400 bytes; every figu
   );
   const debug = lines.map((l) => JSON.parse(l)).find((r) => r.msg.startsWith("cycle figures"));
   assertEquals(debug.msg.split(": ")[0], "cycle figures (0 pods baselined this cycle)");
-  // every figure of the table with a value: the 21 aws-node figures and the two headroom ones
-  assertEquals(debug.msg.split(": ")[1].split(" ").length, 23);
+  // every figure of the table with a value: the default ones (with headroom)
+  assertEquals(debug.msg.split(": ")[1].split(" ").length, PER_CYCLE);
   assert(debug.msg.includes(" minNodeIPHeadroom=3 nodesNearIPLimit=1"), debug.msg);
 });
 
@@ -456,10 +457,10 @@ Deno.test("--once: the baseline sample goes to the sinks unpublished, the second
   clock.tick(30_000);
   const { second: report } = await once;
   assertEquals(report?.snapshot?.values.get("assignIPAddresses"), 2);
-  assertEquals(cw.pending, 21);
+  assertEquals(cw.pending, N);
   const outcomes = await flushOutputs(deps.outputs, new AbortController().signal);
   assertEquals(outcomes.find((o) => o.name === "cloudwatch")?.outcome, {
-    sent: 21,
+    sent: N,
     pending: 0,
     error: undefined,
   });
@@ -498,16 +499,16 @@ Deno.test("the CloudWatch sink publishes every second cycle through the SDK, in 
   const { client, clock, cw } = sdkSink(cwServer.url);
   try {
     cw.observe(reportAt(clock, { assignIPAddresses: 1 }));
-    assertEquals([cw.pending, cwServer.requests.length], [21, 0]);
+    assertEquals([cw.pending, cwServer.requests.length], [N, 0]);
     cw.observe(reportAt(clock, { assignIPAddresses: 2 }));
     // the second cycle started a publish; flush waits for it and finds nothing left
     assertEquals(await cw.flush(new AbortController().signal), {
-      sent: 42,
+      sent: 2 * N,
       pending: 0,
       error: undefined,
     });
-    assertEquals(cwServer.requests.map((r) => (r.body["MetricData"] as unknown[]).length), [42]);
-    assertEquals(cw.stats.datumsSent, 42);
+    assertEquals(cwServer.requests.map((r) => (r.body["MetricData"] as unknown[]).length), [2 * N]);
+    assertEquals(cw.stats.datumsSent, 2 * N);
   } finally {
     client.destroy();
     await cwServer.close();
@@ -523,7 +524,7 @@ Deno.test("the shutdown flush gives up at its deadline, keeping the datums it co
     const deadline = clock.timeout(8_000);
     const flushing = cw.flush(AbortSignal.any([deadline, stop.signal]));
     clock.tick(8_000);
-    assertEquals(await flushing, { sent: 0, pending: 21, error: "the flush deadline passed" });
+    assertEquals(await flushing, { sent: 0, pending: N, error: "the flush deadline passed" });
     assert(deadline.aborted);
   } finally {
     client.destroy();
@@ -544,14 +545,14 @@ Deno.test("a CloudWatch endpoint that accepts and never answers fails each attem
     const stats = cw.stats;
     assertEquals([stats.attemptsFailed, stats.requestsFailed], [1, 0]);
     const r = await flushing;
-    assertEquals([r.sent, r.pending], [0, 21]);
+    assertEquals([r.sent, r.pending], [0, N]);
     assert(r.error?.includes("300 ms requestTimeout"), r.error);
     assertEquals([stats.attemptsOk, stats.attemptsFailed, stats.requestsFailed], [0, 2, 1]);
     // the failure said once, ours, without the SDK's "@smithy/... - [ERROR]" prefix; the last
     // flush (shutdown, --once) claims no next publish
     assertEquals(logs.filter((l) => l["level"] === "error").map((l) => l["msg"]), [
       "PutMetricData failed: TimeoutError: a request has exceeded the configured 300 ms " +
-      "requestTimeout: after 2 attempt(s); 21 datums not sent",
+      `requestTimeout: after 2 attempt(s); ${N} datums not sent`,
     ]);
   } finally {
     client.destroy();
@@ -611,7 +612,7 @@ Deno.test("the SDK's own log lines come through our logger: one debug line per r
   const { client, clock, cw } = sdkSink(cwServer.url);
   try {
     cw.observe(reportAt(clock, { assignIPAddresses: 1 }));
-    assertEquals((await cw.flush(new AbortController().signal)).sent, 21);
+    assertEquals((await cw.flush(new AbortController().signal)).sent, N);
     const sdk = logs.filter((l) =>
       l["level"] === "debug" && String(l["msg"]).startsWith("CloudWatchClient ")
     );
@@ -624,7 +625,7 @@ Deno.test("the SDK's own log lines come through our logger: one debug line per r
     const traced: Record<string, unknown>[] = [];
     await setupLogging("trace", "json", (l) => traced.push(JSON.parse(l)));
     cw.observe(reportAt(clock, { assignIPAddresses: 2 }));
-    assertEquals((await cw.flush(new AbortController().signal)).sent, 21);
+    assertEquals((await cw.flush(new AbortController().signal)).sent, N);
     const summary = traced.filter((l) => String(l["msg"]).startsWith("CloudWatchClient "));
     assertEquals(summary.length, 1, JSON.stringify(traced));
     assert(

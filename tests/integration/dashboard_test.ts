@@ -7,7 +7,7 @@ import { assert, assertEquals } from "../support/assert.ts";
 import { withWorld } from "../support/harness.ts";
 import { assertGolden } from "../support/golden.ts";
 import { alarmInputs, dashboardBody, defaultDashboardName } from "../../lib/outputs/dashboard.ts";
-import { HEADROOM_METRICS, METRICS, SUBNET_METRICS } from "../../lib/model/figures.ts";
+import { FIGURES } from "../../lib/model/figures.ts";
 
 const opts = {};
 const target = { region: "eu-west-1", clusterId: "prod" };
@@ -22,12 +22,7 @@ Deno.test("dashboard body (golden JSON)", () => {
   const body = dashboardBody(target, "EKS-CNI-metrics-prod");
   assertGoldenJson(body, "dashboard-prod.json");
   // every metric a widget names is one the helper publishes, with our namespace and dimension
-  const names = new Set([
-    ...METRICS.map((m) => m.cwName),
-    HEADROOM_METRICS.min,
-    HEADROOM_METRICS.near,
-    SUBNET_METRICS.min,
-  ]);
+  const names = new Set(FIGURES.map((f) => f.cloudwatch));
   for (const w of body.widgets) {
     for (const row of (w.properties["metrics"] as unknown[][] | undefined) ?? []) {
       if (typeof row[0] !== "string") continue;

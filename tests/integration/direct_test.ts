@@ -10,7 +10,6 @@ import { byTimestamp, withWorld } from "../support/harness.ts";
 import { awsNodeText, freshNode } from "../../tools/sim.ts";
 import type { CycleReport } from "../../lib/model/report.ts";
 
-
 Deno.test(
   "direct mode: each node answers on its own IP; a closed port and garbage fail alone, named",
   withWorld(async (w) => {

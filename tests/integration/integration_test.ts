@@ -11,10 +11,9 @@ import { sdkSubnetEc2 } from "../../lib/aws/sdk_clients.ts";
 import type { Runtime } from "../../lib/app/app.ts";
 import { THROTTLE, UNAVAILABLE } from "../support/fake_cloudwatch.ts";
 import { awsNodeText, freshNode, type NodeFigures } from "../../tools/sim.ts";
-import { METRICS } from "../../lib/model/figures.ts";
+import { DEFAULT_FIGURES, PER_CYCLE } from "../support/figures.ts";
 
 /** Datums a cycle: the 21 metrics and the two headroom figures (on by default). */
-const PER_CYCLE = METRICS.length + 2;
 
 import { FakeClock } from "../support/fake_clock.ts";
 import { type Clock, systemClock } from "../../lib/base/clock.ts";
@@ -137,7 +136,7 @@ Deno.test(
       "node-aws-node-a",
     ]);
     // every metric, every cycle, exactly once; timestamps are the cycles' start
-    const names = [...METRICS.map((x) => x.cwName), "minNodeIPHeadroom", "nodesNearIPLimit"];
+    const names = [...DEFAULT_FIGURES];
     for (const m of sent.values()) assertEquals([...m.keys()].sort(), names.sort());
     assertEquals(
       [...sent.keys()],
@@ -341,12 +340,16 @@ Deno.test(
     const { reports } = await runCycles(w, 4, ["--buffer-max-datums", "50"], (i) => {
       if (i === 4) w.cw.outage = undefined;
     });
-    // 4 cycles x 23 datums, 50 kept: the newest 50
+    // 4 cycles x PER_CYCLE datums, 50 kept: the newest 50
     assertEquals(w.cw.datums.length, 50);
     const last = (reports[3] as CycleReport).startedAt.getTime() / 1000;
     assertEquals(w.cw.datums.filter((d) => d.Timestamp === last).length, PER_CYCLE);
-    // 69 datums after cycle 3: the 19 oldest go
-    assert(w.messages("warning").some((m) => m.includes("dropped the 19 oldest datums")));
+    // 3 cycles' datums after cycle 3: the oldest past 50 go
+    const dropped = 3 * PER_CYCLE - 50;
+    assert(
+      w.messages("warning").some((m) => m.includes(`dropped the ${dropped} oldest datums`)),
+      w.messages("warning").join("\n"),
+    );
   }),
 );
 

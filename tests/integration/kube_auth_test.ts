@@ -8,7 +8,6 @@ import { passThrough, spawnHelper, withWorld, World } from "../support/harness.t
 import { awsNodeText, freshNode } from "../../tools/sim.ts";
 import type { CycleReport } from "../../lib/model/report.ts";
 
-
 const opts = {};
 
 Deno.test(

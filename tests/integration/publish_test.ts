@@ -4,6 +4,7 @@
  * itself and everything after it; nothing is sent twice.
  */
 
+import { NO_HEADROOM_FIGURES, PER_CYCLE, PER_CYCLE_NO_HEADROOM } from "../support/figures.ts";
 import { assert, assertEquals } from "../support/assert.ts";
 import { FakeCloudWatch, UNAVAILABLE } from "../support/fake_cloudwatch.ts";
 import { TEST_CREDENTIALS } from "../support/harness.ts";
@@ -61,8 +62,8 @@ Deno.test("toDatums: one datum per metric, the cycle's timestamp, Count", () => 
     "prod",
     ts,
   );
-  assertEquals(d.length, 21);
-  assertEquals(d.map((x) => x.MetricName), METRICS.map((m) => m.cwName));
+  assertEquals(d.length, PER_CYCLE_NO_HEADROOM);
+  assertEquals(d.map((x) => x.MetricName), NO_HEADROOM_FIGURES);
   assert(d.every((x) => x.Timestamp === ts && x.Unit === "Count"));
   assertEquals(d[0]?.Value, 7);
   assertEquals(d[1]?.Value, 0);
@@ -85,8 +86,8 @@ Deno.test("toDatums: the headroom figures, each subnet with its SubnetId, and th
     ts,
   );
   const cluster = [{ Name: "CLUSTER_ID", Value: "prod" }];
-  assertEquals(d.length, 21 + 2 + 2 + 1);
-  assertEquals(d.slice(21).map((x) => [x.MetricName, x.Dimensions, x.Value]), [
+  assertEquals(d.length, PER_CYCLE + 2 + 1);
+  assertEquals(d.slice(PER_CYCLE_NO_HEADROOM).map((x) => [x.MetricName, x.Dimensions, x.Value]), [
     ["minNodeIPHeadroom", cluster, 2],
     ["nodesNearIPLimit", cluster, 1],
     ["subnetAvailableIPAddresses", [...cluster, { Name: "SubnetId", Value: "subnet-a" }], 251],

@@ -3,6 +3,7 @@
  * codes, messages, SIGTERM flush, `--once`, `--dry-run`.
  */
 
+import { PER_CYCLE } from "../support/figures.ts";
 import { assert, assertEquals } from "../support/assert.ts";
 import { byTimestamp, passThrough, readLines, spawnHelper, withWorld } from "../support/harness.ts";
 import { awsNodeText, freshNode } from "../../tools/sim.ts";
@@ -133,7 +134,7 @@ Deno.test(
   withWorld(async (w) => {
     w.api.textPod("aws-node-a", awsNodeText({ ...freshNode(1), assigned: 5 }));
     // CloudWatch holds every request until the helper has said what it flushes: the publish
-    // after cycle 2 (46 datums) is in flight at SIGTERM, whatever the machine's speed
+    // after cycle 2 (2 x PER_CYCLE datums) is in flight at SIGTERM, whatever the machine's speed
     let release = () => {};
     w.cw.gate = new Promise<void>((r) => release = r);
     const child = spawnHelper(
@@ -175,25 +176,26 @@ Deno.test(
     }
     const msgs = stderr.filter((l) => l.startsWith("{")).map((l) => String(JSON.parse(l)["msg"]));
     assertEquals(cycles, 3);
-    // 23 datums a cycle (21 and the two headroom figures): cycles 1 and 2 in flight, cycle 3's
-    // queued behind them
+    // PER_CYCLE datums a cycle: cycles 1 and 2 in flight, cycle 3's queued behind them
     assertEquals(receivedAtShutdown, 0);
     assertEquals(msgs.filter((m) => m.startsWith("shutting down:")), [
-      "shutting down: flushing 69 datums",
+      `shutting down: flushing ${3 * PER_CYCLE} datums`,
     ]);
     // the flush waited for the request in flight and sent the rest after it: each datum once
     // (byTimestamp throws on a repeat)
     assertEquals(msgs.filter((m) => m.startsWith("published ")).length, 1);
     assert(
-      msgs.some((m) => /^published 69 datums to .* in 2 request\(s\)$/.test(m)),
+      msgs.some((m) =>
+        new RegExp(`^published ${3 * PER_CYCLE} datums to .* in 2 request\\(s\\)$`).test(m)
+      ),
       msgs.join("\n"),
     );
     const sent = byTimestamp(w.cw.datums);
     assertEquals(sent.size, 3);
-    assertEquals(w.cw.datums.length, 69);
+    assertEquals(w.cw.datums.length, 3 * PER_CYCLE);
     assertEquals(w.cw.requests.map((r) => r.body["MetricData"] as unknown[]).map((d) => d.length), [
-      46,
-      23,
+      2 * PER_CYCLE,
+      PER_CYCLE,
     ]);
     assertEquals([...sent.values()].map((m) => m.get("assignIPAddresses")), [5, 5, 5]);
     assert(w.cw.requests.every((r) => r.accessKeyId === "AKIDTESTEXAMPLE"));
@@ -230,7 +232,7 @@ Deno.test(
     const lines = r.stdout.trim().split("\n");
     assertEquals(lines.length, 1);
     const req = JSON.parse(lines[0] as string);
-    assertEquals(req.MetricData.length, 23);
+    assertEquals(req.MetricData.length, PER_CYCLE);
     assertEquals(
       req.MetricData.find((d: { MetricName: string }) => d.MetricName === "addReqCount").Value,
       3,

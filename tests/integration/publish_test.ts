@@ -20,7 +20,6 @@ import {
   CloudWatchPublisher,
   DryRunPublisher,
 } from "../../lib/aws/cloudwatch_api.ts";
-import { METRICS } from "../../lib/model/figures.ts";
 
 const opts = {};
 

@@ -38,7 +38,7 @@ Deno.test("the tests that need promtool and helm are counted right", () => {
   const count = (dir: string, re: RegExp) =>
     sources(dir).filter((f) => f.endsWith("_test.ts"))
       .reduce((n, f) => n + [...read(f).matchAll(re)].length, 0);
-  const promtool = count("tests/", /^  ignore: !HAVE_PROMTOOL,$/gm);
+  const promtool = count("tests/", /^ {2}ignore: !HAVE_PROMTOOL,$/gm);
   const helm = count("tests/", /^t\(/gm);
   const doc = read("docs/troubleshooting.md").replace(/\s+/g, " ");
   assert(

@@ -74,6 +74,8 @@ export class FakeApiServer {
   #watchWaiters: { n: number; resolve: () => void }[] = [];
   #listWaiters: { n: number; resolve: () => void }[] = [];
   #listsHung = 0;
+  /** Every request that arrived, in order: method and URL path with its query. */
+  readonly requests: { readonly method: string; readonly url: string }[] = [];
   /** Proxy paths asked for, in order. */
   readonly proxyPaths: string[] = [];
   /** Node name → `spec.providerID` (GET /api/v1/nodes, 2 a page when paged). */
@@ -335,6 +337,8 @@ export class FakeApiServer {
   }
 
   async #handle(req: Request): Promise<Response> {
+    const u = new URL(req.url);
+    this.requests.push({ method: req.method, url: u.pathname + u.search });
     if (req.headers.get("authorization") !== `Bearer ${this.token}`) {
       this.counts.unauthorized++;
       return status(401, "Unauthorized", "Unauthorized");

@@ -9,7 +9,7 @@
 
 import { assert, assertEquals } from "../support/assert.ts";
 import { byTimestamp, withWorld } from "../support/harness.ts";
-import { FakeClock } from "../support/fake_clock.ts";
+import { drive, FakeClock } from "../support/fake_clock.ts";
 import { awsNodeText, freshNode } from "../../tools/sim.ts";
 import { DEFAULT_TIMING, microTime } from "../../lib/kube/leader_election.ts";
 import type { CycleReport } from "../../lib/model/report.ts";
@@ -18,24 +18,6 @@ const opts = {};
 
 /** A standby retries every 2 s × (1 + 0.2 × 0.5) = 2.2 s: the jitter, fixed. */
 const leaderTiming = { ...DEFAULT_TIMING, random: () => 0.5 };
-
-/** Resolves once `idle()` sleeps are pending (re-read as it changes). */
-async function idle(clock: FakeClock, n: () => number): Promise<void> {
-  while (clock.sleepers < n()) await clock.sleepersAtLeast(n());
-}
-
-/**
- * Until `until` settles: once `n()` sleeps are pending (every loop under
- * test waits on the clock), moves the clock to the earliest of them.
- */
-async function drive(clock: FakeClock, n: () => number, until: Promise<unknown>): Promise<void> {
-  let done = false;
-  const settled = until.then(() => done = true, () => done = true);
-  while (!done) {
-    await Promise.race([idle(clock, n), settled]);
-    if (!done) clock.tick(clock.nextSleepIn ?? 0);
-  }
-}
 
 Deno.test(
   "two replicas: one leader publishes; on its shutdown it releases and the standby takes over",

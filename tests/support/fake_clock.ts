@@ -148,3 +148,37 @@ export function fastClock(factor = 10): Clock {
     timeout: (ms: number) => AbortSignal.timeout(ms / factor),
   });
 }
+
+/**
+ * Resolves once at least `n()` sleeps are pending (`n` is read again as
+ * sleeps come, so it may follow the state of the code under test).
+ *
+ * @param clock the clock
+ * @param n how many sleeps mean every loop under test waits
+ */
+export async function idle(clock: FakeClock, n: () => number): Promise<void> {
+  while (clock.sleepers < n()) await clock.sleepersAtLeast(n());
+}
+
+/**
+ * Drives `clock` until `until` settles: each time every loop under test
+ * waits on it (`n()` sleeps pending), time moves to the earliest pending
+ * sleep. No I/O is ever in flight while time moves, so no timeout can fire
+ * however slow the machine is.
+ *
+ * @param clock the clock
+ * @param n how many sleeps are pending when the code under test is idle
+ * @param until the run (its end stops the driving)
+ */
+export async function drive(
+  clock: FakeClock,
+  n: () => number,
+  until: Promise<unknown>,
+): Promise<void> {
+  let done = false;
+  const settled = until.then(() => done = true, () => done = true);
+  while (!done) {
+    await Promise.race([idle(clock, n), settled]);
+    if (!done) clock.tick(clock.nextSleepIn ?? 0);
+  }
+}

@@ -96,6 +96,8 @@ export class World {
       extra?: Partial<Runtime>;
       /** Leave out the default `--region us-test-1`. */
       noRegion?: boolean;
+      /** Environment variables the config reads (flags win). @default none */
+      env?: Record<string, string>;
     } = {},
   ): Promise<number> {
     const collect = args[0] !== "dashboard";
@@ -109,7 +111,7 @@ export class World {
         ...(collect && !args.includes("--once") ? ["--listen", "127.0.0.1:0"] : []),
         ...args,
       ],
-      {},
+      opts.env ?? {},
     );
     if (parsed.kind !== "run") throw new Error("expected a run config");
     // what main.ts does with a thrown error: log it, map it to the exit code

@@ -482,8 +482,19 @@ Deno.test(
     w.api.textPod("aws-node-a", awsNodeText(freshNode(1)));
     const other = Deno.readTextFileSync(new URL("../../tools/certs/other-ca.crt", import.meta.url));
     w.api.writeKubeconfig(w.kubeconfig, { ca: other });
-    const { reports } = await runCycles(w, 1, []);
-    assert(reports[0]?.listError !== undefined);
+    // on a driven clock: the refusal comes from the TLS handshake, never from a timeout
+    const { code, reports } = await runDriven(w, 1, []);
+    assertEquals(code, 0);
+    const [r] = reports;
+    assertEquals([r?.found, r?.scraped, r?.snapshot], [undefined, 0, null]);
+    // rustls' verdict on the chain: its issuer is not the kubeconfig's CA
+    assert(
+      r?.listError?.startsWith("listing pods in kube-system with selector k8s-app=aws-node") &&
+        r.listError.endsWith("invalid peer certificate: UnknownIssuer"),
+      r?.listError,
+    );
+    // no request got through the handshake: nothing listed, nothing proxied
+    assertEquals(w.api.requests, []);
     assertEquals(w.api.counts.proxy, 0);
   }),
 );

@@ -151,6 +151,23 @@ t(
     const sm = objs["ServiceMonitor/kube-system/cni-metrics-helper"];
     assertEquals(sm.metadata.labels.release, "prom");
     assertEquals(sm.spec.endpoints[0].port, "metrics");
+    // no breakdown by default: no nodes rule, no BREAKDOWN
+    assertEquals(objs["ClusterRole//cni-metrics-helper-nodes"], undefined);
+    assertEquals(env.BREAKDOWN, undefined);
+    // a breakdown: the variable, and list and watch on nodes
+    const grouped = byKey(await render("breakdown={zone,nodegroup}"));
+    const genv = Object.fromEntries(
+      grouped["Deployment/kube-system/cni-metrics-helper"].spec.template.spec.containers[0].env
+        .map((e: Obj) => [e.name, e.value]),
+    );
+    assertEquals(genv.BREAKDOWN, "zone,nodegroup");
+    assertEquals(grouped["ClusterRole//cni-metrics-helper-nodes"].rules, [
+      { apiGroups: [""], resources: ["nodes"], verbs: ["list", "watch"] },
+    ]);
+    assertEquals(
+      grouped["ClusterRoleBinding//cni-metrics-helper-nodes"].subjects[0].name,
+      "cni-metrics-helper",
+    );
     // a Lease name of one's own goes to the flag, and into the Role
     const named = byKey(await render("leaderElection.name=cmh-leader"));
     assertEquals(

@@ -6,8 +6,10 @@
 
 import { assert, assertEquals, assertRejects } from "../support/assert.ts";
 import { closedPortUrl, FakeEc2, FakeImds, HangingServer } from "../support/fake_aws.ts";
-import { TEST_CREDENTIALS } from "../support/harness.ts";
-import { FakeClock } from "../support/fake_clock.ts";
+import { TEST_CREDENTIALS, withWorld, type World } from "../support/harness.ts";
+import { drive, FakeClock } from "../support/fake_clock.ts";
+import { PER_CYCLE } from "../support/figures.ts";
+import { awsNodeText, freshNode } from "../../tools/sim.ts";
 import { sdkImds, sdkTagReader } from "../../lib/aws/sdk_clients.ts";
 import {
   DEFAULT_CLUSTER_ID,
@@ -288,18 +290,73 @@ Deno.test("IMDS disabled (AWS_EC2_METADATA_DISABLED): the error says so", async 
   );
 });
 
-Deno.test("a region is not required for --dry-run or --no-cloudwatch", async () => {
-  const id = await resolveIdentity({
-    clusterId: { value: "c", source: "--cluster-id" },
-    region: undefined,
-    eks: undefined,
-    profileRegion: undefined,
-    imds: undefined,
-    ec2: undefined,
-    needRegion: false,
+/**
+ * `--once` through the whole app with no region anywhere, no AWS
+ * credentials and IMDS disabled, on a driven clock (its one sleep is the
+ * interval between the two samples).
+ */
+async function onceWithoutAws(w: World, args: string[]): Promise<number> {
+  let n = 0;
+  w.api.addPod("aws-node-a", {
+    kind: "text",
+    body: () => awsNodeText({ ...freshNode(1), addReq: 3 * ++n }),
   });
-  assertEquals(id.region, undefined);
-});
+  const clock = new FakeClock();
+  const run = w.run(["--once", "--interval", "1", ...args], {
+    clock,
+    noRegion: true,
+    noCredentials: true,
+    extra: { imdsDisabled: true },
+  });
+  await drive(clock, () => 1, run);
+  return await run;
+}
+
+Deno.test(
+  "--once --dry-run (or --no-cloudwatch) needs no region and no credentials; without, the run names both",
+  opts,
+  async () => {
+    await withWorld(async (w) => {
+      assertEquals(await onceWithoutAws(w, ["--dry-run"]), 0, w.logs.join("\n"));
+      // the second sample's request, printed: 3 add requests between the two
+      assertEquals(w.stdout.length, 1);
+      const req = JSON.parse(w.stdout[0] as string);
+      assertEquals(req.MetricData.length, PER_CYCLE);
+      const add = req.MetricData.find((d: { MetricName: string }) =>
+        d.MetricName === "addReqCount"
+      );
+      assertEquals(add.Value, 3);
+      assert(
+        w.messages("info").includes(
+          "region none (from nowhere: not needed), cluster id test (from --cluster-id)",
+        ),
+        w.messages("info").join("\n"),
+      );
+      assertEquals(w.cw.requests.length, 0);
+    })();
+    await withWorld(async (w) => {
+      assertEquals(await onceWithoutAws(w, []), 2);
+      // one error naming both, and the way out
+      const errors = w.messages("error");
+      assertEquals(errors.length, 1, errors.join("\n"));
+      const error = errors[0] as string;
+      assert(
+        error.startsWith("no AWS region: set AWS_REGION (or --region); IMDS is disabled"),
+        error,
+      );
+      assert(error.includes("Also: no AWS credentials for CloudWatch: "), error);
+      assert(error.endsWith("or run with --dry-run or --no-cloudwatch"), error);
+      // nothing was scraped or sent: it stopped before any cycle
+      assertEquals([w.api.counts.list, w.api.counts.proxy, w.cw.requests.length], [0, 0, 0]);
+      assertEquals(w.stdout, []);
+    })();
+    // --no-cloudwatch calls no AWS either
+    await withWorld(async (w) => {
+      assertEquals(await onceWithoutAws(w, ["--no-cloudwatch"]), 0, w.logs.join("\n"));
+      assertEquals([w.api.counts.proxy, w.stdout.length, w.cw.requests.length], [2, 0, 0]);
+    })();
+  },
+);
 
 Deno.test("kubeconfig written by aws eks update-kubeconfig: region and cluster from the ARN", () => {
   const arn = "arn:aws:eks:us-west-2:111122223333:cluster/payments";

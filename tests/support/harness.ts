@@ -96,6 +96,8 @@ export class World {
       extra?: Partial<Runtime>;
       /** Leave out the default `--region us-test-1`. */
       noRegion?: boolean;
+      /** No AWS credentials given (the start-up check looks for them as in production). */
+      noCredentials?: boolean;
       /** Environment variables the config reads (flags win). @default none */
       env?: Record<string, string>;
     } = {},
@@ -124,7 +126,11 @@ export class World {
       writeStdout: (l) => this.stdout.push(l),
       shutdown: opts.shutdown ?? new AbortController().signal,
       clock: opts.clock ?? fastClock(10),
-      cloudwatch: { endpoint: this.cw.url, credentials: TEST_CREDENTIALS, requestTimeoutMs: 2000 },
+      cloudwatch: {
+        endpoint: this.cw.url,
+        ...(opts.noCredentials ? {} : { credentials: TEST_CREDENTIALS }),
+        requestTimeoutMs: 2000,
+      },
       imds: { get: () => Promise.reject(new ImdsUnavailable("no IMDS in tests")) },
       ...(opts.onCycle ? { onCycle: opts.onCycle } : {}),
       ...opts.extra,

@@ -17,6 +17,8 @@ import type { LogFormat, LogLevel } from "../base/logging.ts";
 /** A bad flag or environment value; `main.ts` prints it and exits 2. */
 export class ConfigError extends UserError {
   /**
+   * A bad flag or value.
+   *
    * @param message names the flag or variable and the value
    */
   constructor(message: string) {
@@ -172,8 +174,8 @@ export interface Refusal {
   readonly reason: string | ((c: ConfigFields) => string);
 }
 
-/** What every option declares, whatever its kind. */
-interface OptionBase<T> {
+/** What every option declares, whatever its kind (see {@linkcode OptionSpec}). */
+export interface OptionBase<T> {
   /** Flag name without the dashes. */
   readonly flag: string;
   /** Environment variables read when the flag is absent, in order. */

@@ -1,5 +1,13 @@
 import { assert, assertEquals, assertThrows } from "../support/assert.ts";
-import { type Config, ConfigError, helpText, OPTIONS, parseConfig } from "../../lib/cli/config.ts";
+import {
+  type Config,
+  ConfigError,
+  helpText,
+  OPTION_LIST,
+  OPTIONS,
+  parseConfig,
+} from "../../lib/cli/config.ts";
+import { boundsText, type NumberBounds, parseNumber } from "../../lib/cli/options.ts";
 import { runtimeFromEnv } from "../../lib/cli/env_facts.ts";
 
 function run(args: string[], env: Record<string, string> = {}, tty = false): Config {
@@ -156,7 +164,7 @@ Deno.test("help and version", () => {
   assertEquals(parseConfig(["--help"], {}).kind, "help");
   assertEquals(parseConfig(["--version"], {}).kind, "version");
   const text = helpText("1.2.3");
-  for (const o of OPTIONS) assert(text.includes(`--${o.flag}`), o.flag);
+  for (const o of OPTION_LIST) assert(text.includes(`--${o.flag}`), o.flag);
   for (const env of ["USE_CLOUDWATCH", "METRIC_UPDATE_INTERVAL", "AWS_CLUSTER_ID", "AWS_REGION"]) {
     assert(text.includes(env), env);
   }
@@ -178,7 +186,61 @@ const errors: [string, string[], Record<string, string>, string][] = [
     '"--scrape-timeout" must be below the interval (5 s): got 5',
   ],
   ["interval text", ["--interval=abc"], {}, '"--interval" must be a number: got "abc"'],
-  ["interval negative", ["--interval=-5"], {}, '"--interval" must be a number: got "-5"'],
+  [
+    "interval negative, inline",
+    ["--interval=-5"],
+    {},
+    '"--interval" must be from 1 to 3600: got -5',
+  ],
+  ["interval negative", ["--interval", "-5"], {}, '"--interval" must be from 1 to 3600: got -5'],
+  [
+    "interval negative env",
+    [],
+    { METRIC_UPDATE_INTERVAL: "-5" },
+    "METRIC_UPDATE_INTERVAL must be from 1 to 3600: got -5",
+  ],
+  [
+    "interval negative text",
+    ["--interval", "-5s"],
+    {},
+    '"--interval" must be a number: got "-5s"',
+  ],
+  [
+    "headroom threshold negative flag",
+    ["--headroom-threshold", "-3"],
+    {},
+    '"--headroom-threshold" must be a whole number from 0 to 100000: got -3',
+  ],
+  [
+    "headroom threshold negative, inline",
+    ["--headroom-threshold=-3"],
+    {},
+    '"--headroom-threshold" must be a whole number from 0 to 100000: got -3',
+  ],
+  [
+    "a value that looks like a flag",
+    ["--context", "-x"],
+    {},
+    '"--context" needs a value: got "-x" (a value starting with "-" is written --context=-x)',
+  ],
+  [
+    "a flag where a value belongs",
+    ["--context", "--namespace", "ns"],
+    {},
+    '"--context" needs a value: got "--namespace"',
+  ],
+  [
+    "a switch and its --no- form",
+    ["--cloudwatch", "--no-cloudwatch"],
+    {},
+    '"--cloudwatch" and "--no-cloudwatch" contradict each other: drop one',
+  ],
+  [
+    "a switch and its --no- form, reversed",
+    ["--no-headroom", "--headroom"],
+    {},
+    '"--headroom" and "--no-headroom" contradict each other: drop one',
+  ],
   [
     "interval env",
     [],
@@ -210,15 +272,25 @@ const errors: [string, string[], Record<string, string>, string][] = [
     '"--log-level" must be one of trace, debug, info, warn, error, fatal: got "x"',
   ],
   ["log format", ["--log-format=xml"], {}, '"--log-format" must be json or text: got "xml"'],
-  ["port range", ["--metrics-port=70000"], {}, '"--metrics-port" must be <= 65535: got 70000'],
+  [
+    "port range",
+    ["--metrics-port=70000"],
+    {},
+    '"--metrics-port" must be a whole number from 1 to 65535: got 70000',
+  ],
   [
     "concurrency fraction",
     ["--scrape-concurrency=1.5"],
     {},
-    '"--scrape-concurrency" must be a whole number: got "1.5"',
+    '"--scrape-concurrency" must be a whole number from 1 to 10000: got 1.5',
   ],
-  ["timeout zero", ["--scrape-timeout=0"], {}, '"--scrape-timeout" must be > 0: got 0'],
-  ["buffer", ["--buffer-max-datums=0"], {}, '"--buffer-max-datums" must be > 0: got 0'],
+  ["timeout zero", ["--scrape-timeout=0"], {}, '"--scrape-timeout" must be above 0: got 0'],
+  [
+    "buffer",
+    ["--buffer-max-datums=0"],
+    {},
+    '"--buffer-max-datums" must be a whole number, at least 1: got 0',
+  ],
   [
     "listen",
     ["--listen=61681"],
@@ -256,7 +328,7 @@ const errors: [string, string[], Record<string, string>, string][] = [
     "unknown command",
     ["publish"],
     {},
-    'unknown command "publish": expected "collect" or "dashboard"',
+    'unknown command "publish": expected "collect", "dashboard", "report" (see --help)',
   ],
   ["extra argument", ["collect", "x"], {}, 'unexpected argument "x"'],
   [
@@ -287,7 +359,7 @@ const errors: [string, string[], Record<string, string>, string][] = [
     "headroom threshold negative",
     [],
     { HEADROOM_THRESHOLD: "-1" },
-    'HEADROOM_THRESHOLD must be a whole number: got "-1"',
+    "HEADROOM_THRESHOLD must be a whole number from 0 to 100000: got -1",
   ],
   [
     "subnet refresh without --subnets",
@@ -329,7 +401,7 @@ const errors: [string, string[], Record<string, string>, string][] = [
     "threshold",
     ["dashboard", "--ip-utilization-threshold=150"],
     {},
-    '"--ip-utilization-threshold" must be <= 100: got 150',
+    '"--ip-utilization-threshold" must be above 0 and at most 100: got 150',
   ],
 ];
 
@@ -436,4 +508,86 @@ Deno.test("leader election options: off by default, LEADER_ELECTION, name and na
   ]);
   const e = run(["--leader-election-namespace", "ops"], { LEADER_ELECTION: "true" });
   assertEquals([e.leaderElection, e.leaderElectionNamespace], [true, "ops"]);
+});
+
+Deno.test('a value starting with "-" is taken when written --flag=value', () => {
+  assertEquals(run(["--context=-x"]).context, "-x");
+  assertEquals(run(["--selector", "-"]).selector, "-");
+  assertEquals(run(["--headroom-threshold", "+3"]).headroomThreshold, 3);
+  // after "--" nothing is a flag's value
+  assertEquals(
+    assertThrows(() => parseConfig(["--", "--interval", "-5"], {}), ConfigError).message,
+    'unknown command "--interval": expected "collect", "dashboard", "report" (see --help)',
+  );
+});
+
+Deno.test("bounds: one message naming the rule and the value; not a number only for text", () => {
+  const cases: [NumberBounds, string, string | number][] = [
+    [{ min: 1, max: 3600, integer: false }, "0", "x must be from 1 to 3600: got 0"],
+    [{ min: 1, max: 3600, integer: false }, "-5", "x must be from 1 to 3600: got -5"],
+    [{ min: 1, max: 3600, integer: false }, "3600", 3600],
+    [{ min: 1, max: 3600, integer: false }, "3600.5", "x must be from 1 to 3600: got 3600.5"],
+    [{ min: 1, max: 3600, integer: false }, "1e3", 'x must be a number: got "1e3"'],
+    [{ min: 1, max: 3600, integer: false }, "--5", 'x must be a number: got "--5"'],
+    [{ min: 0, max: 9, integer: true }, "-1", "x must be a whole number from 0 to 9: got -1"],
+    [{ min: 0, max: 9, integer: true }, "1.5", "x must be a whole number from 0 to 9: got 1.5"],
+    [{ min: 0, max: 9, integer: true }, "-0", -0],
+    [{ min: 1, integer: true }, "0", "x must be a whole number, at least 1: got 0"],
+    [{ min: 0, exclusiveMin: true, integer: false }, "0", "x must be above 0: got 0"],
+    [{ min: 0, exclusiveMin: true, integer: false }, "0.01", 0.01],
+    [
+      { min: 0, exclusiveMin: true, max: 100, integer: false },
+      "-3",
+      "x must be above 0 and at most 100: got -3",
+    ],
+    [{ max: 5, integer: false }, "6", "x must be at most 5: got 6"],
+    [{ integer: true }, "2.5", "x must be a whole number: got 2.5"],
+  ];
+  for (const [bounds, text, want] of cases) {
+    if (typeof want === "number") {
+      assertEquals(parseNumber("x", text, bounds), want, text);
+    } else {
+      const e = assertThrows(() => parseNumber("x", text, bounds), ConfigError);
+      assertEquals(e.message, want, `${boundsText(bounds)} ${text}`);
+    }
+  }
+});
+
+/** For each option the table refuses in some combination: flags that hit the refusal. */
+const REFUSED: Readonly<Record<string, string[]>> = {
+  "prometheus": ["--once", "--prometheus"],
+  "scrape-timeout": ["--interval", "5", "--scrape-timeout", "5"],
+  "headroom-threshold": ["--no-headroom", "--headroom-threshold", "5"],
+  "subnet-refresh": ["--subnet-refresh", "60"],
+  "leader-election-name": ["--leader-election-name", "x"],
+  "leader-election-namespace": ["--leader-election-namespace", "x"],
+  "once": ["--once", "--leader-election"],
+  "listen": ["--once", "--listen", ":1"],
+  "buffer-max-datums": ["--no-cloudwatch", "--buffer-max-datums", "1"],
+  "subnet-threshold": ["dashboard", "--alarms", "--subnet-threshold", "1"],
+  "alarm-topic-arn": ["dashboard", "--alarm-topic-arn", "arn:aws:sns:us-east-1:1:t"],
+  "breakdown-max-groups": ["--breakdown-max-groups", "5"],
+};
+
+Deno.test("every refusal of the table is reached, with its reason after the flag", () => {
+  const declared = Object.values(OPTIONS).filter((o) => (o.refused ?? []).length > 0);
+  assertEquals(declared.map((o) => o.flag).sort(), Object.keys(REFUSED).sort());
+  for (const o of declared) {
+    const args = REFUSED[o.flag] ?? [];
+    const e = assertThrows(() => parseConfig(args, {}), ConfigError);
+    const [rule] = o.refused ?? [];
+    assert(rule !== undefined);
+    const reason = typeof rule.reason === "string" ? rule.reason : "must be below the interval";
+    assert(e.message.startsWith(`"--${o.flag}" ${reason}`), e.message);
+  }
+  // the same values from variables alone are not refused: a deployment sets them for every mode
+  assertEquals(run(["--once"], { USE_PROMETHEUS: "true", USE_CLOUDWATCH: "false" }).once, true);
+  assertEquals(run(["--no-prometheus", "--once"]).prometheus, false);
+  assertEquals(run(["--no-headroom"], { HEADROOM_THRESHOLD: "5" }).headroom, false);
+  // a refusal that reads another value reads it from its variable too
+  assertEquals(
+    assertThrows(() => parseConfig(["--once"], { LEADER_ELECTION: "yes" }), ConfigError).message,
+    '"--once" and leader election do not go together (one measurement needs no leader): ' +
+      "drop one (LEADER_ELECTION=false)",
+  );
 });

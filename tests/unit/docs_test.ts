@@ -7,7 +7,7 @@
 
 import { assert, assertEquals } from "../support/assert.ts";
 import { helpText } from "../../lib/cli/config.ts";
-import { ENV_VARS, OPTIONS } from "../../lib/cli/options.ts";
+import { ENV_VARS, OPTION_LIST } from "../../lib/cli/options.ts";
 import { METRICS } from "../../lib/model/figures.ts";
 
 const root = new URL("../..", import.meta.url);
@@ -77,7 +77,7 @@ function outsideComments(text: string): string {
 Deno.test("every flag and variable of --help is in docs/configuration.md", () => {
   const doc = read("docs/configuration.md");
   const help = helpText("0");
-  for (const o of OPTIONS.filter((o) => o.key !== undefined)) {
+  for (const o of OPTION_LIST.filter((o) => o.key !== undefined)) {
     assert(help.includes(`--${o.flag}`), o.flag);
     assert(doc.includes(`\`--${o.flag}`), `--${o.flag} is not documented`);
     for (const e of o.env) assert(doc.includes(`\`${e}\``), `${e} is not documented`);
@@ -85,7 +85,7 @@ Deno.test("every flag and variable of --help is in docs/configuration.md", () =>
 });
 
 Deno.test("every flag the docs name exists (ours, or another program's listed here)", () => {
-  const ours = new Set(OPTIONS.flatMap((o) => [o.flag, `no-${o.flag}`]));
+  const ours = new Set(OPTION_LIST.flatMap((o) => [o.flag, `no-${o.flag}`]));
   const unknown: string[] = [];
   for (const page of PAGES) {
     for (const m of outsideComments(read(page)).matchAll(/(?<![\w-])--([a-z][a-z0-9-]*)/g)) {

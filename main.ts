@@ -34,7 +34,7 @@ async function main(): Promise<number> {
     logger().error("{error}", { error: e.message });
     return exitCodeFor(e);
   }
-  if (parsed.kind === "help") return print(helpText(denoJson.version));
+  if (parsed.kind === "help") return print(helpText(denoJson.version, parsed.command));
   if (parsed.kind === "version") return print(`cni-metrics-helper ${denoJson.version}`);
   const { config } = parsed;
   await setupLogging(config.logLevel, config.logFormat, stderr);

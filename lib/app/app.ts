@@ -1,7 +1,7 @@
 /**
  * Wiring: the one place a command is chosen and its parts are built, from
  * the config and the runtime `main.ts` hands in (`collect_command.ts`,
- * `dashboard_command.ts`; the set-up steps in `aws_setup.ts`,
+ * `dashboard_command.ts`, `report_command.ts`; the set-up steps in `aws_setup.ts`,
  * `kube_setup.ts`, `terms.ts`). Nothing here reads `Deno.env` or
  * `Deno.args`, and nothing exits: failures are thrown as
  * `UserError`/`RuntimeError` and `main.ts` maps them.
@@ -12,6 +12,7 @@
 import type { Config } from "../cli/config.ts";
 import { runCollect } from "./collect_command.ts";
 import { runDashboard } from "./dashboard_command.ts";
+import { runReport } from "./report_command.ts";
 import type { Runtime } from "./runtime.ts";
 
 export { FLUSH_DEADLINE_MS } from "./runtime.ts";
@@ -27,7 +28,12 @@ export type { ProcessFacts, Runtime, Seams } from "./runtime.ts";
  * @throws {import("../base/errors.ts").RuntimeError} for a failure at run time (exit 1)
  */
 export async function runApp(config: Config, rt: Runtime): Promise<number> {
-  return config.command === "dashboard"
-    ? await runDashboard(config, rt)
-    : await runCollect(config, rt);
+  switch (config.command) {
+    case "dashboard":
+      return await runDashboard(config, rt);
+    case "report":
+      return await runReport(config, rt);
+    case "collect":
+      return await runCollect(config, rt);
+  }
 }

@@ -124,10 +124,11 @@ export async function resolveForAws(
  */
 export function awsUses(config: Config): string[] {
   return [
-    ...(config.command === "dashboard" || (config.cloudwatch && !config.dryRun)
+    ...(config.command === "dashboard" ||
+        (config.command === "collect" && config.cloudwatch && !config.dryRun)
       ? ["CloudWatch"]
       : []),
-    ...(config.command === "collect" && config.subnets ? ["EC2 (--subnets)"] : []),
+    ...(config.command !== "dashboard" && config.subnets ? ["EC2 (--subnets)"] : []),
   ];
 }
 
@@ -152,6 +153,8 @@ export async function checkCredentials(config: Config, rt: Runtime): Promise<voi
     purpose: awsUses(config).join(" and "),
     alternatives: config.command === "dashboard"
       ? "run with --dry-run (prints the dashboard and alarms, sends nothing)"
+      : config.command === "report"
+      ? "run without --subnets"
       : `run with --dry-run or --no-cloudwatch${config.subnets ? " and without --subnets" : ""}`,
   });
   log().debug("AWS credentials from {source}", { source });

@@ -71,7 +71,10 @@ export async function runCollect(config: Config, rt: Runtime): Promise<number> {
     const region = identity.region?.value;
     /** Builds a term's parts, runs `work` on them, and closes them. */
     const inTerm = async <T>(signal: AbortSignal, work: (deps: SchedulerDeps) => Promise<T>) => {
-      const t = await startTerm(config, rt, conn, region, outputs, signal);
+      const t = await startTerm(config, rt, conn, region, outputs, signal, {
+        breakdowns: config.breakdown,
+        maxGroups: config.breakdownMaxGroups,
+      });
       try {
         return await work(t.deps);
       } finally {

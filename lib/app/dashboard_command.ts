@@ -37,6 +37,7 @@ export async function runDashboard(config: Config, rt: Runtime): Promise<number>
     region: identity.region?.value ?? "",
     clusterId: identity.clusterId.value,
     subnets: config.subnets,
+    breakdowns: config.breakdown,
   };
   const name = config.dashboardName ?? defaultDashboardName(target.clusterId);
   const body = dashboardBody(target, name, rt.figures);

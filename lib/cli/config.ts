@@ -16,6 +16,7 @@ import type { LogFormat } from "../base/logging.ts";
 import {
   checkEndpointUrls,
   type Command,
+  COMMANDS,
   ConfigError,
   type ConfigFields,
   type DefaultContext,
@@ -45,7 +46,7 @@ export interface Config extends ConfigFields {
 
 /** What {@linkcode parseConfig} asks for: show help, show version, or run. */
 export type ParseResult =
-  | { readonly kind: "help" }
+  | { readonly kind: "help"; readonly command?: Command }
   | { readonly kind: "version" }
   | { readonly kind: "run"; readonly config: Config };
 
@@ -66,8 +67,19 @@ export function parseConfig(
   env: Readonly<Record<string, string | undefined>>,
   stderrIsTerminal = false,
 ): ParseResult {
-  const { given, positionals, rawFlags } = readFlags(args);
-  if (given[INFO_SWITCHES.help.flag] === true) return { kind: "help" };
+  // -h and -v, and the words help and version, as people type them
+  const words = args.map((a) => (a === "-h" ? "--help" : a === "-v" ? "--version" : a));
+  const first = words.find((a) => !a.startsWith("-"));
+  if (first === "help" || first === "version") {
+    const rest = words.filter((a) => a !== first);
+    words.splice(0, words.length, ...rest, `--${first}`);
+  }
+  const { given, positionals, rawFlags } = readFlags(words);
+  if (given[INFO_SWITCHES.help.flag] === true) {
+    const [c] = positionals;
+    const command = COMMANDS.find((k) => k === c);
+    return command === undefined ? { kind: "help" } : { kind: "help", command };
+  }
   if (given[INFO_SWITCHES.version.flag] === true) return { kind: "version" };
   checkEndpointUrls(env);
   const command = commandOf(positionals);
@@ -201,13 +213,16 @@ function refuseCombinations(c: ConfigFields, given: Given): void {
 
 function commandOf(positionals: readonly string[]): Command {
   const [first, ...extra] = positionals;
-  if (first !== undefined && first !== "collect" && first !== "dashboard") {
+  const command = first === undefined ? "collect" : COMMANDS.find((c) => c === first);
+  if (command === undefined) {
     throw new ConfigError(
-      `unknown command ${JSON.stringify(first)}: expected "collect" or "dashboard"`,
+      `unknown command ${JSON.stringify(first)}: expected ${
+        COMMANDS.map((c) => `"${c}"`).join(", ")
+      } (see --help)`,
     );
   }
   if (extra.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(extra[0])}`);
-  return first ?? "collect";
+  return command;
 }
 
 function resolveOne<T>(
@@ -273,26 +288,42 @@ export function logFormatOf(args: readonly string[], stderrIsTerminal: boolean):
   });
 }
 
+/** What each command does, for `--help`. */
+const COMMAND_HELP: Readonly<Record<Command, string>> = {
+  collect: "scrape every aws-node pod each interval and publish the cluster figures (default)",
+  dashboard: "create or replace the CloudWatch dashboard (and with --alarms the alarms)",
+  report: "one measurement: where the IPs are, per zone, node group and subnet (text or json)",
+};
+
 /**
- * The `--help` text, built from the option table.
+ * The `--help` text, built from the option table: every flag, or with a
+ * command only that command's.
  *
  * @param version the program version
+ * @param command the command asked about (`dashboard --help`) @default every command
  * @returns the text
  */
-export function helpText(version: string): string {
-  const rows = OPTION_LIST.map((o) => {
-    const env = o.env.length > 0 ? ` [${o.env.join(", ")}]` : "";
-    const dflt = o.defaultText === "" ? "" : ` (default: ${o.defaultText})`;
-    const only = o.commands.length === 1 ? `${o.commands[0]}: ` : "";
-    return `  ${flagText(o).padEnd(36)}${only}${o.help}${env}${dflt}`;
-  });
+export function helpText(version: string, command?: Command): string {
+  const rows = OPTION_LIST.filter((o) => command === undefined || o.commands.includes(command))
+    .map((o) => {
+      const env = o.env.length > 0 ? ` [${o.env.join(", ")}]` : "";
+      const dflt = o.defaultText === "" ? "" : ` (default: ${o.defaultText})`;
+      const only = command === undefined && o.commands.length === 1 ? `${o.commands[0]}: ` : "";
+      return `  ${flagText(o).padEnd(36)}${only}${o.help}${env}${dflt}`;
+    });
   return [
     `cni-metrics-helper ${version}: aggregates the Amazon VPC CNI's aws-node metrics`,
     "cluster-wide and publishes them to CloudWatch and Prometheus.",
     "",
-    "Usage: cni-metrics-helper [collect|dashboard] [flags]",
+    command === undefined
+      ? `Usage: cni-metrics-helper [${COMMANDS.join("|")}] [flags]`
+      : `Usage: cni-metrics-helper ${command} [flags]: ${COMMAND_HELP[command]}`,
+    ...(command === undefined
+      ? ["", "Commands:", ...COMMANDS.map((c) => `  ${c.padEnd(10)}${COMMAND_HELP[c]}`)]
+      : []),
     "",
-    "Flags (a flag beats its environment variable, shown in brackets):",
+    `Flags${command === undefined ? "" : ` of ${command}`} (a flag beats its environment ` +
+    "variable, shown in brackets):",
     ...rows,
     "",
     "Exit codes: 0 done, 1 runtime failure, 2 bad flag or variable.",

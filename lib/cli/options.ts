@@ -13,6 +13,7 @@
 
 import { UserError } from "../base/errors.ts";
 import type { LogFormat, LogLevel } from "../base/logging.ts";
+import { type Breakdown, BREAKDOWNS } from "../model/node_groups.ts";
 
 /** A bad flag or environment value; `main.ts` prints it and exits 2. */
 export class ConfigError extends UserError {
@@ -28,7 +29,7 @@ export class ConfigError extends UserError {
 }
 
 /** The subcommands. */
-export const COMMANDS = ["collect", "dashboard"] as const;
+export const COMMANDS = ["collect", "dashboard", "report"] as const;
 
 /** A subcommand. */
 export type Command = typeof COMMANDS[number];
@@ -123,7 +124,16 @@ export interface ConfigFields {
   readonly subnetThreshold: number;
   /** `--alarm-topic-arn` (dashboard): SNS topic for alarm actions. */
   readonly alarmTopicArn: string | undefined;
+  /** `--breakdown` / `BREAKDOWN`: the figures also per zone, node group or instance type. */
+  readonly breakdown: readonly Breakdown[];
+  /** `--breakdown-max-groups`: groups kept per breakdown; the smallest fold into `other`. */
+  readonly breakdownMaxGroups: number;
+  /** `--output` (report): text or json. */
+  readonly output: ReportFormat;
 }
+
+/** How the report is printed. */
+export type ReportFormat = "text" | "json";
 
 /** A field of {@linkcode ConfigFields}: the key of its option in {@linkcode OPTIONS}. */
 export type OptionKey = keyof ConfigFields;
@@ -258,8 +268,41 @@ export function defaultTextOf<T>(o: OptionSpec<T>): string {
   return isComputed(o) ? o.defaultText : String(o.default);
 }
 
-const BOTH: readonly Command[] = COMMANDS;
+/**
+ * Parses a comma list of breakdowns.
+ *
+ * @param text the list
+ * @param name `"--breakdown"` or `BREAKDOWN`
+ * @returns each breakdown once, in the order given
+ * @throws {ConfigError} naming an unknown breakdown and the ones there are
+ */
+export function parseBreakdowns(text: string, name: string): readonly Breakdown[] {
+  const out: Breakdown[] = [];
+  for (const raw of text.split(",")) {
+    const b = raw.trim().toLowerCase();
+    if (b === "") continue;
+    const known = BREAKDOWNS.find((k) => k === b);
+    if (known === undefined) {
+      throw new ConfigError(
+        `${name} must list ${BREAKDOWNS.join(", ")}: got ${JSON.stringify(raw.trim())}`,
+      );
+    }
+    if (!out.includes(known)) out.push(known);
+  }
+  return out;
+}
+
+function parseReportFormat(text: string, name: string): ReportFormat {
+  const t = text.toLowerCase();
+  if (t === "text" || t === "json") return t;
+  throw new ConfigError(`${name} must be text or json: got ${JSON.stringify(text)}`);
+}
+
+const ALL: readonly Command[] = COMMANDS;
+const BOTH: readonly Command[] = ["collect", "dashboard"];
 const COLLECT: readonly Command[] = ["collect"];
+const COLLECT_REPORT: readonly Command[] = ["collect", "report"];
+const REPORT: readonly Command[] = ["report"];
 const DASHBOARD: readonly Command[] = ["dashboard"];
 
 /** Bounds of a number option. */
@@ -459,7 +502,7 @@ export const OPTIONS: OptionTable = {
     type: "string",
     valueName: "PATH",
     env: ["KUBECONFIG"],
-    commands: BOTH,
+    commands: ALL,
     help: "kubeconfig file (the variable may list several, separated by ':')",
     default: () => [],
     defaultText: "in-cluster, else ~/.kube/config",
@@ -471,7 +514,7 @@ export const OPTIONS: OptionTable = {
     type: "string",
     valueName: "NAME",
     env: [],
-    commands: BOTH,
+    commands: ALL,
     help: "kubeconfig context to use",
     default: () => undefined,
     defaultText: "the current context",
@@ -482,7 +525,7 @@ export const OPTIONS: OptionTable = {
     type: "string",
     valueName: "NS",
     env: [],
-    commands: COLLECT,
+    commands: COLLECT_REPORT,
     help: "namespace of the aws-node pods",
     default: "kube-system",
     parse: text,
@@ -492,7 +535,7 @@ export const OPTIONS: OptionTable = {
     type: "string",
     valueName: "SELECTOR",
     env: [],
-    commands: COLLECT,
+    commands: COLLECT_REPORT,
     help: "label selector of the aws-node pods",
     default: "k8s-app=aws-node",
     parse: text,
@@ -502,7 +545,7 @@ export const OPTIONS: OptionTable = {
     type: "string",
     valueName: "PORT",
     env: [],
-    commands: COLLECT,
+    commands: COLLECT_REPORT,
     help: "aws-node metrics port",
     default: 61678,
     ...numeric({ min: 1, max: 65535, integer: true }),
@@ -540,7 +583,7 @@ export const OPTIONS: OptionTable = {
     type: "string",
     valueName: "ID",
     env: ["AWS_CLUSTER_ID"],
-    commands: BOTH,
+    commands: ALL,
     help: "value of the CLUSTER_ID dimension",
     default: () => undefined,
     defaultText: "EKS kubeconfig context, else instance tags; required off EC2",
@@ -551,7 +594,7 @@ export const OPTIONS: OptionTable = {
     type: "string",
     valueName: "REGION",
     env: ["AWS_REGION", "AWS_DEFAULT_REGION"],
-    commands: BOTH,
+    commands: ALL,
     help: "CloudWatch region",
     default: () => undefined,
     defaultText: "kubeconfig EKS context, AWS profile, IMDS",
@@ -562,7 +605,7 @@ export const OPTIONS: OptionTable = {
     type: "string",
     valueName: "NAME",
     env: ["AWS_PROFILE"],
-    commands: BOTH,
+    commands: ALL,
     help: "AWS shared-config profile",
     default: () => undefined,
     defaultText: "none",
@@ -573,7 +616,7 @@ export const OPTIONS: OptionTable = {
     type: "string",
     valueName: "N",
     env: [],
-    commands: COLLECT,
+    commands: COLLECT_REPORT,
     help: "scrapes in flight at once",
     default: 32,
     ...numeric({ min: 1, max: 10000, integer: true }),
@@ -583,7 +626,7 @@ export const OPTIONS: OptionTable = {
     type: "string",
     valueName: "MODE",
     env: ["SCRAPE_VIA"],
-    commands: COLLECT,
+    commands: COLLECT_REPORT,
     help:
       "proxy (through the API server) or direct (http://<pod IP>:<metrics port> from the helper)",
     default: "proxy",
@@ -594,7 +637,7 @@ export const OPTIONS: OptionTable = {
     type: "string",
     valueName: "SECONDS",
     env: [],
-    commands: COLLECT,
+    commands: COLLECT_REPORT,
     help: "seconds one scrape may take, below --interval; a dead node costs at most this",
     // a cycle's slowest scrape must end before the next cycle is due
     default: (ctx) => Math.min(DEFAULT_SCRAPE_TIMEOUT_SECONDS, ctx.value("intervalSeconds") / 2),
@@ -617,7 +660,7 @@ export const OPTIONS: OptionTable = {
     type: "string",
     valueName: "N",
     env: ["HEADROOM_THRESHOLD"],
-    commands: COLLECT,
+    commands: COLLECT_REPORT,
     help: "a node with fewer free IPs (ip_max - assigned) counts in nodesNearIPLimit",
     default: 10,
     ...numeric({ min: 0, max: 100000, integer: true }),
@@ -626,7 +669,7 @@ export const OPTIONS: OptionTable = {
   subnets: onOff({
     flag: "subnets",
     env: ["USE_SUBNET_METRICS"],
-    commands: BOTH,
+    commands: ALL,
     help:
       "publish each node subnet's free IPs (EC2 DescribeInstances and DescribeSubnets, list nodes)",
     default: false,
@@ -703,7 +746,7 @@ export const OPTIONS: OptionTable = {
     type: "string",
     valueName: "LEVEL",
     env: ["AWS_VPC_K8S_CNI_LOGLEVEL"],
-    commands: BOTH,
+    commands: ALL,
     help: "trace, debug, info, warn, error or fatal (any case)",
     default: "info",
     parse: parseLevel,
@@ -713,7 +756,7 @@ export const OPTIONS: OptionTable = {
     type: "string",
     valueName: "FORMAT",
     env: [],
-    commands: BOTH,
+    commands: ALL,
     help: "json (one object a line) or text",
     default: (ctx) => (ctx.stderrIsTerminal ? "text" : "json"),
     defaultText: "json off a terminal, text on one",
@@ -803,6 +846,42 @@ export const OPTIONS: OptionTable = {
       when: (c) => !c.alarms,
       reason: `does nothing without "--alarms": add "--alarms" or drop it`,
     }],
+  },
+  breakdown: {
+    flag: "breakdown",
+    type: "string",
+    valueName: "LIST",
+    env: ["BREAKDOWN"],
+    commands: BOTH,
+    help: "also publish the IP figures per zone, nodegroup and/or instance-type (comma list; " +
+      "watches the nodes)",
+    default: () => [],
+    defaultText: "none",
+    parse: parseBreakdowns,
+  },
+  breakdownMaxGroups: {
+    flag: "breakdown-max-groups",
+    type: "string",
+    valueName: "N",
+    env: [],
+    commands: COLLECT,
+    help: "groups published per breakdown, 1 to 1000; the smallest past it fold into other",
+    default: 50,
+    ...numeric({ min: 1, max: 1000, integer: true }),
+    refused: [{
+      when: (c) => c.breakdown.length === 0,
+      reason: `does nothing without "--breakdown": add it or drop this`,
+    }],
+  },
+  output: {
+    flag: "output",
+    type: "string",
+    valueName: "FORMAT",
+    env: [],
+    commands: REPORT,
+    help: "text (tables) or json (one object, for scripts)",
+    default: "text",
+    parse: parseReportFormat,
   },
 };
 Object.freeze(OPTIONS);
@@ -931,7 +1010,7 @@ export function optionsMarkdown(): string {
   const items = OPTION_LIST.filter((o) => o.key !== undefined).map((o) => {
     const env = o.env.length > 0 ? `${o.env.map((e) => `\`${e}\``).join(", ")}; ` : "";
     const dflt = o.defaultText.includes(" ") ? o.defaultText : `\`${o.defaultText}\``;
-    const cmd = o.commands.length === COMMANDS.length ? "both commands" : o.commands.join(", ");
+    const cmd = o.commands.length === COMMANDS.length ? "every command" : o.commands.join(", ");
     return `- \`${flagText(o)}\` (${env}default ${dflt}; ${cmd}): ${o.help}.`;
   });
   return items.join("\n") + "\n";

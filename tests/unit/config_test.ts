@@ -591,3 +591,43 @@ Deno.test("every refusal of the table is reached, with its reason after the flag
       "drop one (LEADER_ELECTION=false)",
   );
 });
+
+Deno.test("--breakdown and BREAKDOWN: a comma list of zone, nodegroup, instance-type; anything else exits 2 naming it", () => {
+  assertEquals(run(["--breakdown", "zone,nodegroup"]).breakdown, ["zone", "nodegroup"]);
+  assertEquals(run([], { BREAKDOWN: " Instance-Type , zone,zone" }).breakdown, [
+    "instance-type",
+    "zone",
+  ]);
+  assertEquals(run([]).breakdown, []);
+  assertEquals(run(["--breakdown", "zone", "--breakdown-max-groups", "3"]).breakdownMaxGroups, 3);
+  assertEquals(
+    assertThrows(() => parseConfig(["--breakdown", "zone,region"], {}), ConfigError).message,
+    '"--breakdown" must list zone, nodegroup, instance-type: got "region"',
+  );
+  assertEquals(
+    assertThrows(() => parseConfig([], { BREAKDOWN: "az" }), ConfigError).message,
+    'BREAKDOWN must list zone, nodegroup, instance-type: got "az"',
+  );
+  assertEquals(
+    assertThrows(() => parseConfig(["report", "--output", "yaml"], {}), ConfigError).message,
+    '"--output" must be text or json: got "yaml"',
+  );
+  const r = parseConfig(["report", "--output", "json", "--subnets"], {});
+  assert(r.kind === "run" && r.config.command === "report" && r.config.output === "json");
+});
+
+Deno.test("-h, -v, help and version; a command's --help shows that command's flags", () => {
+  for (const args of [["-h"], ["help"], ["--help"]]) {
+    assertEquals(parseConfig(args, {}), { kind: "help" });
+  }
+  for (const args of [["-v"], ["version"], ["--version"]]) {
+    assertEquals(parseConfig(args, {}), { kind: "version" });
+  }
+  assertEquals(parseConfig(["dashboard", "--help"], {}), { kind: "help", command: "dashboard" });
+  assertEquals(parseConfig(["help", "report"], {}), { kind: "help", command: "report" });
+  const dash = helpText("1", "dashboard");
+  assert(dash.includes("Usage: cni-metrics-helper dashboard [flags]"), dash);
+  assert(dash.includes("  --alarms") && !dash.includes("  --interval "), dash);
+  const report = helpText("1", "report");
+  assert(report.includes("  --output FORMAT") && !report.includes("  --alarms"), report);
+});

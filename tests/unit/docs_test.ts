@@ -5,6 +5,7 @@
  * fits 100 columns, and the README stays one screen.
  */
 
+import { WARM_SETTINGS } from "../../lib/kube/pod_watcher.ts";
 import { assert, assertEquals } from "../support/assert.ts";
 import { helpText } from "../../lib/cli/config.ts";
 import { ENV_VARS, OPTION_LIST } from "../../lib/cli/options.ts";
@@ -50,6 +51,8 @@ const OTHER_FLAGS = new Set([
 
 /** Variables that are not the program's own but that the docs name. */
 const OTHER_VARS = new Set([
+  // aws-node's warm-pool settings, read from its pods' env (lib/kube/pod_watcher.ts)
+  ...WARM_SETTINGS,
   // the AWS SDK's credential chain and endpoints
   "AWS_ACCESS_KEY_ID",
   "AWS_SECRET_ACCESS_KEY",

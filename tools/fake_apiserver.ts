@@ -80,6 +80,10 @@ export class FakeApiServer {
   readonly proxyPaths: string[] = [];
   /** Node name → `spec.providerID` (GET /api/v1/nodes, 2 a page when paged). */
   readonly nodes = new Map<string, string>();
+  /** Node name → its labels (zone, node group, instance type); set with `labelNode`. */
+  readonly nodeLabels = new Map<string, Record<string, string>>();
+  #nodeWatchers = new Set<(line: string) => void>();
+  #nodeCloses = new Set<() => void>();
   /** ENIConfig name → `spec.subnet`; `undefined`: the CRD is not installed (404). */
   eniConfigs: Map<string, string> | undefined = undefined;
   /** Collections that answer 403 as RBAC would (`nodes`, `eniconfigs`). */
@@ -219,6 +223,60 @@ export class FakeApiServer {
   /** Ends every open watch stream (as an API server restart does). */
   cutWatches(): void {
     for (const w of [...this.#watchers]) w.close();
+    for (const c of [...this.#nodeCloses]) c();
+  }
+
+  /**
+   * Sets a node's labels (adding the node, with no providerID, if it is new)
+   * and tells every open node watch (MODIFIED), as a relabel does.
+   *
+   * @param name the node
+   * @param labels its labels now
+   */
+  labelNode(name: string, labels: Record<string, string>): void {
+    if (!this.nodes.has(name)) this.nodes.set(name, "");
+    this.nodeLabels.set(name, labels);
+    const line = JSON.stringify({ type: "MODIFIED", object: this.#nodeObject(name) }) + "\n";
+    for (const send of this.#nodeWatchers) send(line);
+  }
+
+  #nodeObject(name: string): unknown {
+    return {
+      metadata: {
+        name,
+        labels: this.nodeLabels.get(name) ?? {},
+        resourceVersion: String(this.#rv),
+      },
+      spec: { providerID: this.nodes.get(name) ?? "" },
+    };
+  }
+
+  /** A node watch: open until the server closes, with an event for each `labelNode`. */
+  #watchNodes(): Response {
+    const enc = new TextEncoder();
+    let send: ((line: string) => void) | undefined;
+    let close: (() => void) | undefined;
+    const body = new ReadableStream<Uint8Array>({
+      start: (ctl) => {
+        send = (line) => ctl.enqueue(enc.encode(line));
+        close = () => {
+          this.#nodeWatchers.delete(send as (line: string) => void);
+          this.#nodeCloses.delete(close as () => void);
+          try {
+            ctl.close();
+          } catch {
+            // already closed by the client
+          }
+        };
+        this.#nodeWatchers.add(send);
+        this.#nodeCloses.add(close);
+      },
+      cancel: () => {
+        this.#nodeWatchers.delete(send as (line: string) => void);
+        this.#nodeCloses.delete(close as () => void);
+      },
+    });
+    return new Response(body, { headers: { "content-type": "application/json" } });
   }
 
   /** Forgets the event history: a watch from any older version gets `410 Gone`. */
@@ -369,15 +427,12 @@ export class FakeApiServer {
       .exec(url.pathname);
     if (lease) return await this.#lease(req, lease[1] as string, lease[2]);
     if (url.pathname === "/api/v1/nodes" && req.method === "GET") {
-      if (this.forbidden.has("nodes")) return forbidden("list", "nodes", "");
-      return paged(
-        url,
-        "NodeList",
-        [...this.nodes].map(([name, providerID]) => ({
-          metadata: { name },
-          spec: { providerID },
-        })),
-      );
+      const watch = url.searchParams.get("watch");
+      if (this.forbidden.has("nodes")) {
+        return forbidden(watch === "1" ? "watch" : "list", "nodes", "");
+      }
+      if (watch === "1" || watch === "true") return this.#watchNodes();
+      return paged(url, "NodeList", [...this.nodes.keys()].map((name) => this.#nodeObject(name)));
     }
     if (
       url.pathname === "/apis/crd.k8s.amazonaws.com/v1alpha1/eniconfigs" && req.method === "GET"

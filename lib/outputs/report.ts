@@ -99,10 +99,10 @@ export function buildReport(snap: ClusterSnapshot, clusterId: string): Report {
 /** Width of the bar of the share of max in use. */
 const BAR = 20;
 
-/** A bar of `used / of`, `BAR` characters, `#` for the share in use. */
+/** A bar of `used / of`, `BAR` characters, `#` for the share in use (full past 100%). */
 function bar(used: number, of: number): string {
-  const share = of > 0 ? Math.min(1, Math.max(0, used / of)) : 0;
-  const n = Math.round(share * BAR);
+  const share = of > 0 ? Math.max(0, used / of) : 0;
+  const n = Math.round(Math.min(1, share) * BAR);
   return `${"#".repeat(n)}${".".repeat(BAR - n)} ${String(Math.round(share * 100)).padStart(3)}%`;
 }
 

@@ -102,7 +102,7 @@ export class World {
       env?: Record<string, string>;
     } = {},
   ): Promise<number> {
-    const collect = args[0] !== "dashboard";
+    const collect = args[0] !== "dashboard" && args[0] !== "report";
     const parsed = parseConfig(
       [
         "--kubeconfig",

@@ -606,9 +606,9 @@ export function figuresMarkdown(table: FigureTable = FIGURES): string {
       ? ""
       : `; Prometheus \`cni_metrics_helper_${f.prometheus}\``;
     const feature = f.feature === undefined ? "" : ` (with \`--${f.feature}\`)`;
-    return `- \`${f.cloudwatch}\`${feature} (${dims}; ${
-      kinds[f.kind]
-    }; from ${f.source}${prom}): ${f.help}.`;
+    const group = f.breakdown === true ? "; per group" : "";
+    return `- \`${f.cloudwatch}\`${feature} (${dims}; ${kinds[f.kind]}${group}; from ` +
+      `${f.source}${prom}): ${f.help}.`;
   });
   return items.join("\n") + "\n";
 }

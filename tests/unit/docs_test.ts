@@ -9,7 +9,8 @@ import { WARM_SETTINGS } from "../../lib/kube/pod_watcher.ts";
 import { assert, assertEquals } from "../support/assert.ts";
 import { helpText } from "../../lib/cli/config.ts";
 import { ENV_VARS, OPTION_LIST } from "../../lib/cli/options.ts";
-import { METRICS } from "../../lib/model/figures.ts";
+import { FIGURES, figuresMarkdown, METRICS } from "../../lib/model/figures.ts";
+import { FIGURES_BEGIN, FIGURES_END } from "../../tools/docs.ts";
 
 const root = new URL("../..", import.meta.url);
 const read = (path: string) => Deno.readTextFileSync(new URL(path, root));
@@ -118,6 +119,17 @@ Deno.test("docs/metrics.md describes every CloudWatch metric", () => {
   for (const m of METRICS) {
     assert(new RegExp(`^\\| ${m.cwName} +\\| ${m.family} +\\|`, "m").test(doc), m.cwName);
   }
+});
+
+Deno.test("docs/metrics.md lists exactly the figures the table declares (deno task docs)", () => {
+  const doc = read("docs/metrics.md");
+  const list = doc.slice(
+    doc.indexOf(FIGURES_BEGIN) + FIGURES_BEGIN.length,
+    doc.indexOf(FIGURES_END),
+  );
+  const fold = (t: string) => t.replace(/\s+/g, " ").trim();
+  assertEquals(fold(list), fold(figuresMarkdown()));
+  assertEquals(list.split("\n").filter((l) => l.startsWith("- ")).length, FIGURES.length);
 });
 
 Deno.test("every table fits 100 columns; the README is one screen", () => {

@@ -298,9 +298,32 @@ export class Cluster {
     return p;
   }
 
+  /** Stops one of its processes (an IMDS mock a scenario started). */
+  async stopProc(p: Proc): Promise<void> {
+    const i = this.procs.indexOf(p);
+    if (i >= 0) this.procs.splice(i, 1);
+    await p.stop();
+  }
+
   async stop(): Promise<void> {
     this.kube.close();
     for (const p of [...this.procs].reverse()) await p.stop();
+  }
+
+  /**
+   * Kills every process at once, without waiting (the process is exiting:
+   * an `unload` handler cannot await).
+   */
+  kill(): void {
+    this.kube.close();
+    for (const p of [...this.procs].reverse()) {
+      try {
+        p.child.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    this.procs.length = 0;
   }
 }
 

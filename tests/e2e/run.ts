@@ -2,7 +2,8 @@
  * `deno task e2e`: makes the suite's own network namespace (loopback up, a
  * local route for 10.200.0.0/16 so simulated pods have global-unicast IPs the
  * API server will proxy to), runs `tests/e2e/suite.ts` inside it, removes it.
- * Nothing is sent to any address outside the namespace. Linux, root.
+ * Nothing is sent to any address outside the namespace. Linux, root. Its
+ * arguments go to `deno test` (`--filter NAME` runs one scenario).
  */
 
 const ns = `cnimh-e2e-${Deno.pid}`;
@@ -34,6 +35,8 @@ try {
       "--allow-all",
       "--no-check",
       new URL("./suite.ts", import.meta.url).pathname,
+      // e.g. `deno task e2e --filter "direct mode"`: one scenario alone
+      ...Deno.args,
     ],
     env: { E2E_NETNS: ns },
     stdin: "null",

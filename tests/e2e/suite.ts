@@ -5,6 +5,13 @@
  * account with a minted token, with the start task's permissions. Published
  * values are read back through moto's GetMetricData / GetMetricStatistics and
  * compared with figures computed here from what the simulated nodes served.
+ *
+ * The shared environment (etcd, kube-apiserver with the Helm chart's objects
+ * applied, moto, the IMDS mock of the node the helper runs on) starts once,
+ * when the first scenario awaits {@linkcode env}, and is killed when the
+ * process unloads. Each scenario makes what else it needs (its tokens, its
+ * simulated nodes, its instances and IMDS mocks) and removes its nodes at its
+ * end, so each passes alone under `--filter`.
  */
 
 import { loadAll } from "js-yaml";
@@ -29,7 +36,7 @@ import { assert, assertEquals } from "../support/assert.ts";
 import { passThrough, readLines, spawnHelper } from "../support/harness.ts";
 import { certFile } from "../../tools/fake_apiserver.ts";
 import { freshNode, type NodeFigures } from "../../tools/sim.ts";
-import { API, Cluster, createPod, deletePod, Kube, MOTO_URL, SimNode } from "./env.ts";
+import { API, Cluster, createPod, deletePod, type Kube, MOTO_URL, SimNode } from "./env.ts";
 import { DEFAULT_FIGURES, PER_CYCLE } from "../support/figures.ts";
 import { METRICS } from "../../lib/model/figures.ts";
 import { dashboardBody } from "../../lib/outputs/dashboard.ts";
@@ -43,13 +50,156 @@ const opts = {};
 const REGION = "us-west-2";
 const AWS_CREDS = { accessKeyId: "testing", secretAccessKey: "testing" };
 const dir = Deno.makeTempDirSync({ prefix: "cnimh-e2e-" });
+/** The processes of the shared environment (started by {@linkcode env}). */
 const cluster = new Cluster(dir);
-const nodes: SimNode[] = [];
+/** The next simulated pod's IP: 10.200.1.10 on, each IP used once over the run. */
 let ipCounter = 10;
-let instanceId = "";
-let saToken = "";
+/** deploy.yaml's (and the chart's) service account. */
+const SA = "cni-metrics-helper";
+/** The shared IMDS mock: the node the helper runs on (region, instance tags). */
+const IMDS_URL = "http://127.0.0.1:1338";
 
 const cw = new CloudWatchClient({ region: REGION, endpoint: MOTO_URL, credentials: AWS_CREDS });
+
+let environment: Promise<Kube> | undefined;
+
+/**
+ * The shared environment, started once (by the first scenario that awaits
+ * it): etcd, kube-apiserver with RBAC and the Helm chart's default render
+ * applied, moto, and the IMDS mock of the helper's node.
+ *
+ * @returns the admin client of the API server
+ */
+function env(): Promise<Kube> {
+  return environment ??= startEnvironment();
+}
+
+async function startEnvironment(): Promise<Kube> {
+  const t0 = performance.now();
+  await cluster.start();
+  const kube = cluster.kube;
+  // the Helm chart rendered with its defaults (the same objects as deploy.yaml: chart_test),
+  // every object applied for real, the Deployment included (nothing runs it: no kubelet)
+  const docs = loadAll(await helmTemplate()) as { kind: string }[];
+  const paths: Record<string, string> = {
+    ServiceAccount: "/api/v1/namespaces/kube-system/serviceaccounts",
+    ClusterRole: "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+    ClusterRoleBinding: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+    Role: "/apis/rbac.authorization.k8s.io/v1/namespaces/kube-system/roles",
+    RoleBinding: "/apis/rbac.authorization.k8s.io/v1/namespaces/kube-system/rolebindings",
+    PodDisruptionBudget: "/apis/policy/v1/namespaces/kube-system/poddisruptionbudgets",
+    Deployment: "/apis/apps/v1/namespaces/kube-system/deployments",
+  };
+  for (const d of docs.filter((x) => x)) {
+    const path = paths[d.kind];
+    if (path === undefined) throw new Error(`the chart has a ${d.kind} the suite does not apply`);
+    await kube.json("POST", path, d);
+  }
+  // the helper's node: IMDS with instance-metadata tags on (eks:cluster-name)
+  await cluster.imds(1338, {
+    "instance-id": "i-0e2e0000000000001",
+    "placement-region": REGION,
+    "tags-instance-name": "node-1",
+    "tags-instance-test": "e2e-cluster",
+  }, { "tags-instance-test": "/latest/meta-data/tags/instance/eks:cluster-name" });
+  console.log(`environment up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return kube;
+}
+
+// not a test: the environment goes when the process does, whatever ran
+globalThis.addEventListener("unload", () => {
+  cw.destroy();
+  cluster.kill();
+  try {
+    Deno.removeSync(dir, { recursive: true });
+  } catch {
+    // a process was still writing its log
+  }
+});
+
+/** A scenario's simulated aws-node pods: made as it goes, all removed at its end. */
+class Nodes {
+  /** Every node the scenario made, removed ones included (what they served counts). */
+  readonly list: SimNode[] = [];
+  readonly #kube: Kube;
+
+  constructor(kube: Kube) {
+    this.#kube = kube;
+  }
+
+  /** A node: its endpoint (unless `listen` is false: a closed port) and its Running pod. */
+  async add(
+    name: string,
+    step: (f: NodeFigures) => void,
+    listen = true,
+    labels: Record<string, string> = { "k8s-app": "aws-node" },
+  ): Promise<SimNode> {
+    const ip = `10.200.1.${ipCounter++}`;
+    const n = new SimNode(name, ip, { ...freshNode(1_700_000_000), addReq: 100 }, step);
+    this.list.push(n);
+    if (listen) n.listen();
+    await createPod(this.#kube, name, ip, labels);
+    return n;
+  }
+
+  /** A node leaves: its endpoint closes and its pod goes (it stays in `list`). */
+  async retire(n: SimNode): Promise<void> {
+    n.close();
+    await deletePod(this.#kube, n.name);
+  }
+
+  /** Every node's endpoint closed and pod deleted. */
+  async close(): Promise<void> {
+    for (const n of this.list) {
+      n.close();
+      await deletePod(this.#kube, n.name).catch(() => {});
+    }
+  }
+}
+
+/** What a scenario gets: the admin client and its own nodes (removed at its end). */
+interface Scenario {
+  readonly kube: Kube;
+  readonly nodes: Nodes;
+  /** A fresh token of deploy.yaml's service account. */
+  readonly token: () => Promise<string>;
+}
+
+/** A test body on the shared environment, with its own nodes. */
+function scenario(fn: (s: Scenario) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const kube = await env();
+    const nodes = new Nodes(kube);
+    try {
+      await fn({ kube, nodes, token: () => mintToken(kube, SA) });
+    } finally {
+      await nodes.close();
+    }
+  };
+}
+
+/** An instance in moto with `tags` (what DescribeTags reads). */
+async function instance(tags: Record<string, string>): Promise<string> {
+  const ec2 = new EC2Client({ region: REGION, endpoint: MOTO_URL, credentials: AWS_CREDS });
+  try {
+    const images = await ec2.send(new DescribeImagesCommand({}));
+    const ami = images.Images?.[0]?.ImageId ?? "ami-12c6146b";
+    const run = await ec2.send(
+      new RunInstancesCommand({ ImageId: ami, MinCount: 1, MaxCount: 1, InstanceType: "t3.micro" }),
+    );
+    const id = run.Instances?.[0]?.InstanceId ?? "";
+    assert(id.startsWith("i-"), id);
+    await ec2.send(
+      new CreateTagsCommand({
+        Resources: [id],
+        Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+      }),
+    );
+    return id;
+  } finally {
+    ec2.destroy();
+  }
+}
 
 function b64(s: string): string {
   return btoa(s);
@@ -123,28 +273,6 @@ async function serviceAccount(
   });
 }
 
-async function addNode(
-  name: string,
-  step: (f: NodeFigures) => void,
-  listen = true,
-): Promise<SimNode> {
-  const ip = `10.200.1.${ipCounter++}`;
-  const n = new SimNode(name, ip, { ...freshNode(1_700_000_000), addReq: 100 }, step);
-  if (listen) n.listen();
-  await createPod(cluster.kube, name, ip, { "k8s-app": "aws-node" });
-  nodes.push(n);
-  return n;
-}
-
-/** Stops every simulated node and deletes its pod (the next scenario starts from none). */
-async function removeNodes(): Promise<void> {
-  for (const n of nodes) {
-    n.close();
-    await deletePod(cluster.kube, n.name).catch(() => {});
-  }
-  nodes.length = 0;
-}
-
 /** Deterministic movement: counters grow, gauges wobble. */
 function grow(seed: number): (f: NodeFigures) => void {
   let i = 0;
@@ -191,12 +319,17 @@ async function helmTemplate(): Promise<string> {
   return new TextDecoder().decode(o.stdout);
 }
 
-/** A home with a kubeconfig, and the helper's environment (moto, IMDS mock), `env` on top. */
+/**
+ * A home, with a kubeconfig when `env.KUBECONFIG_AUTH` says how to log in (a
+ * token, or `admin`), and the helper's environment (moto, the shared IMDS
+ * mock), `env` on top.
+ */
 function helperEnv(env: Record<string, string>): Record<string, string> {
   const home = `${dir}/home-${crypto.randomUUID()}`;
   Deno.mkdirSync(home);
-  if (env["KUBECONFIG_AUTH"] === "admin") writeKubeconfig(home, "admin");
-  else writeKubeconfig(home, { token: env["KUBECONFIG_AUTH"] ?? saToken });
+  const auth = env["KUBECONFIG_AUTH"];
+  if (auth === "admin") writeKubeconfig(home, "admin");
+  else if (auth !== undefined) writeKubeconfig(home, { token: auth });
   const fullEnv: Record<string, string> = {
     ...passThrough(),
     PATH: "/usr/bin:/bin",
@@ -205,7 +338,7 @@ function helperEnv(env: Record<string, string>): Record<string, string> {
     AWS_SECRET_ACCESS_KEY: AWS_CREDS.secretAccessKey,
     AWS_ENDPOINT_URL_CLOUDWATCH: MOTO_URL,
     AWS_ENDPOINT_URL_EC2: MOTO_URL,
-    AWS_EC2_METADATA_SERVICE_ENDPOINT: "http://127.0.0.1:1338",
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: IMDS_URL,
     ...env,
   };
   delete fullEnv["KUBECONFIG_AUTH"];
@@ -400,6 +533,12 @@ function expected(
     }
   }
   out.set("minNodeIPHeadroom", least.map((x) => (x === Infinity ? 0 : x)));
+  // the warm pools' IPs no pod uses: the cluster's total less its assigned
+  const assigned = out.get("assignIPAddresses") as number[];
+  out.set(
+    "idleIPAddresses",
+    (out.get("totalIPAddresses") as number[]).map((t, k) => t - (assigned[k] ?? 0)),
+  );
   return out;
 }
 
@@ -431,75 +570,13 @@ function compare(got: Map<string, { t: number[]; v: number[] }>, want: Map<strin
 }
 
 Deno.test(
-  "environment: etcd, kube-apiserver with RBAC, moto, IMDS mock; the Helm chart's default render applied",
-  opts,
-  async () => {
-    const t0 = performance.now();
-    await cluster.start();
-    const kube = cluster.kube;
-    // the Helm chart rendered with its defaults (the same objects as deploy.yaml: chart_test),
-    // every object applied for real, the Deployment included (nothing runs it: no kubelet)
-    const helm = await helmTemplate();
-    const docs = loadAll(helm) as { kind: string }[];
-    const paths: Record<string, string> = {
-      ServiceAccount: "/api/v1/namespaces/kube-system/serviceaccounts",
-      ClusterRole: "/apis/rbac.authorization.k8s.io/v1/clusterroles",
-      ClusterRoleBinding: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
-      Role: "/apis/rbac.authorization.k8s.io/v1/namespaces/kube-system/roles",
-      RoleBinding: "/apis/rbac.authorization.k8s.io/v1/namespaces/kube-system/rolebindings",
-      PodDisruptionBudget: "/apis/policy/v1/namespaces/kube-system/poddisruptionbudgets",
-      Deployment: "/apis/apps/v1/namespaces/kube-system/deployments",
-    };
-    for (const d of docs.filter((x) => x)) {
-      const path = paths[d.kind];
-      assert(path !== undefined, `deploy.yaml has a ${d.kind} the suite does not apply`);
-      await kube.json("POST", path, d);
-    }
-    saToken = await mintToken(kube, "cni-metrics-helper");
-    // moto holds the instance the IMDS mock describes, tagged for DescribeTags
-    const ec2 = new EC2Client({ region: REGION, endpoint: MOTO_URL, credentials: AWS_CREDS });
-    const images = await ec2.send(new DescribeImagesCommand({}));
-    const ami = images.Images?.[0]?.ImageId ?? "ami-12c6146b";
-    const run = await ec2.send(
-      new RunInstancesCommand({ ImageId: ami, MinCount: 1, MaxCount: 1, InstanceType: "t3.micro" }),
-    );
-    instanceId = run.Instances?.[0]?.InstanceId ?? "";
-    assert(instanceId.startsWith("i-"), instanceId);
-    await ec2.send(
-      new CreateTagsCommand({
-        Resources: [instanceId],
-        Tags: [{ Key: "eks:cluster-name", Value: "e2e-cluster-from-ec2" }, {
-          Key: "Name",
-          Value: "node-1",
-        }],
-      }),
-    );
-    ec2.destroy();
-    // IMDS with instance-metadata tags (eks:cluster-name), and one without tags
-    await cluster.imds(1338, {
-      "instance-id": instanceId,
-      "placement-region": REGION,
-      "tags-instance-name": "node-1",
-      "tags-instance-test": "e2e-cluster",
-    }, { "tags-instance-test": "/latest/meta-data/tags/instance/eks:cluster-name" });
-    await cluster.imds(1339, { "instance-id": instanceId, "placement-region": REGION }, {
-      "tags-instance-name": "/latest/meta-data/no-tags-name",
-      "tags-instance-test": "/latest/meta-data/no-tags-test",
-    });
-    console.log(`environment up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  },
-);
-
-Deno.test(
   "steady cluster, SIGTERM with data pending: every metric in moto equals what the nodes served",
   opts,
-  async () => {
-    for (let i = 0; i < 4; i++) await addNode(`aws-node-s${i}`, grow(i + 1));
+  scenario(async ({ nodes, token }) => {
+    for (let i = 0; i < 4; i++) await nodes.add(`aws-node-s${i}`, grow(i + 1));
     // pods of other apps must not be scraped
-    const other = new SimNode("kube-proxy-x", `10.200.1.${ipCounter++}`, freshNode(1), () => {});
-    other.listen();
-    await createPod(cluster.kube, other.name, other.ip, { "k8s-app": "kube-proxy" });
-    const run = await runHelper(["--interval", "2"], {}, 3);
+    const other = await nodes.add("kube-proxy-x", () => {}, true, { "k8s-app": "kube-proxy" });
+    const run = await runHelper(["--interval", "2"], { KUBECONFIG_AUTH: await token() }, 3);
     assertEquals(run.code, 0, run.stderr.join("\n"));
     assert(
       run.stderr.some((l) => l.includes(`shutting down: flushing ${PER_CYCLE} datums`)),
@@ -516,7 +593,7 @@ Deno.test(
     const got = await readBack("e2e-cluster", run);
     const starts = got.get("assignIPAddresses")?.t ?? [];
     assertEquals(starts.length, 3);
-    compare(got, expected(starts, nodes.filter((n) => n.name.startsWith("aws-node-s"))));
+    compare(got, expected(starts, nodes.list.filter((n) => n.name.startsWith("aws-node-s"))));
     assertEquals(other.served.length, 0);
     // the statistics call a dashboard makes agrees
     const stats = await cw.send(
@@ -533,32 +610,24 @@ Deno.test(
     const dp = stats.Datapoints?.[0];
     assertEquals(dp?.SampleCount, 3);
     assertEquals(dp?.Sum, (got.get("addReqCount")?.v ?? []).reduce((a, b) => a + b, 0));
-    for (const n of nodes) {
-      n.close();
-      await deletePod(cluster.kube, n.name);
-    }
-    nodes.length = 0;
-    other.close();
-    await deletePod(cluster.kube, other.name);
-  },
+  }),
 );
 
 Deno.test(
   "nodes added and removed, an aws-node restart, a node whose port 61678 is closed (503)",
   opts,
-  async () => {
-    const n1 = await addNode("aws-node-c1", grow(1));
-    const n2 = await addNode("aws-node-c2", grow(2));
-    await addNode("aws-node-closed", () => {}, false);
+  scenario(async ({ nodes, token }) => {
+    const n1 = await nodes.add("aws-node-c1", grow(1));
+    const n2 = await nodes.add("aws-node-c2", grow(2));
+    await nodes.add("aws-node-closed", () => {}, false);
     const run = await runHelper(
       ["--interval", "2"],
-      { AWS_CLUSTER_ID: "e2e-churn" },
+      { AWS_CLUSTER_ID: "e2e-churn", KUBECONFIG_AUTH: await token() },
       5,
       async (n) => {
         if (n === 2) {
-          await addNode("aws-node-c3", grow(3));
-          n2.close();
-          await deletePod(cluster.kube, n2.name);
+          await nodes.add("aws-node-c3", grow(3));
+          await nodes.retire(n2);
         }
         if (n === 3) {
           // aws-node restarts on node 1: counters start again, new start time
@@ -578,20 +647,19 @@ Deno.test(
     const got = await readBack("e2e-churn", run);
     const starts = got.get("assignIPAddresses")?.t ?? [];
     assertEquals(starts.length, 5);
-    const want = expected(starts, nodes);
+    const want = expected(starts, nodes.list);
     compare(got, want);
     // the restart shows as the new counts, never a negative or a cluster-wide jump
     assert((got.get("addReqCount")?.v ?? []).every((v) => v >= 0));
-    await removeNodes();
-  },
+  }),
 );
 
 Deno.test(
   "--once from a workstation: admin kubeconfig, region and cluster id from flags, no IMDS",
   opts,
-  async () => {
-    await addNode("aws-node-w1", grow(4));
-    await addNode("aws-node-w2", grow(5));
+  scenario(async ({ nodes }) => {
+    await nodes.add("aws-node-w1", grow(4));
+    await nodes.add("aws-node-w2", grow(5));
     const run = await runHelper(
       ["--once", "--interval", "1", "--region", REGION, "--cluster-id", "e2e-workstation"],
       { KUBECONFIG_AUTH: "admin", AWS_EC2_METADATA_DISABLED: "true" },
@@ -601,7 +669,7 @@ Deno.test(
     const starts = got.get("addReqCount")?.t ?? [];
     assertEquals(starts.length, 1);
     // two samples: the first is the baseline, only the second is published
-    const want = expected([0, ...starts], nodes);
+    const want = expected([0, ...starts], nodes.list);
     for (const m of METRICS) {
       assertEquals(
         got.get(m.cwName)?.v,
@@ -610,35 +678,48 @@ Deno.test(
       );
     }
     assert((got.get("addReqCount")?.v[0] ?? 0) > 0);
-  },
+  }),
 );
 
 Deno.test(
   "instance-metadata tags off: the cluster id from EC2 DescribeTags in moto",
   opts,
-  async () => {
-    const run = await runHelper(["--once", "--interval", "1"], {
-      AWS_EC2_METADATA_SERVICE_ENDPOINT: "http://127.0.0.1:1339",
+  scenario(async ({ nodes, token }) => {
+    await nodes.add("aws-node-t1", grow(1));
+    // this node's instance, tagged in moto; its IMDS gives no tags
+    const id = await instance({ "eks:cluster-name": "e2e-cluster-from-ec2", Name: "node-1" });
+    const imds = await cluster.imds(1339, { "instance-id": id, "placement-region": REGION }, {
+      "tags-instance-name": "/latest/meta-data/no-tags-name",
+      "tags-instance-test": "/latest/meta-data/no-tags-test",
     });
-    assertEquals(run.code, 0, run.stderr.join("\n"));
-    assert(
-      run.stderr.some((l) =>
-        l.includes(
-          `cluster id e2e-cluster-from-ec2 (from EC2 DescribeTags ${instanceId} tag eks:cluster-name)`,
-        )
-      ),
-      run.stderr.join("\n"),
-    );
-    const got = await readBack("e2e-cluster-from-ec2", run);
-    assertEquals(got.get("assignIPAddresses")?.v.length, 1);
-  },
+    try {
+      const run = await runHelper(["--once", "--interval", "1"], {
+        AWS_EC2_METADATA_SERVICE_ENDPOINT: "http://127.0.0.1:1339",
+        KUBECONFIG_AUTH: await token(),
+      });
+      assertEquals(run.code, 0, run.stderr.join("\n"));
+      assert(
+        run.stderr.some((l) =>
+          l.includes(
+            `cluster id e2e-cluster-from-ec2 (from EC2 DescribeTags ${id} tag eks:cluster-name)`,
+          )
+        ),
+        run.stderr.join("\n"),
+      );
+      const got = await readBack("e2e-cluster-from-ec2", run);
+      assertEquals(got.get("assignIPAddresses")?.v.length, 1);
+    } finally {
+      await cluster.stopProc(imds);
+    }
+  }),
 );
 
 Deno.test(
   "RBAC: without the binding, or without pods/proxy, the log names the missing permission",
   opts,
-  async () => {
-    const kube = cluster.kube;
+  scenario(async ({ kube, nodes }) => {
+    // a pod to scrape: the list-only account gets as far as the proxy
+    await nodes.add("aws-node-b1", grow(1));
     await serviceAccount(kube, "e2e-unbound");
     await serviceAccount(kube, "e2e-list-only", [
       { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
@@ -669,17 +750,12 @@ Deno.test(
       ),
       listOnly.stderr.join("\n"),
     );
-    for (const n of nodes) {
-      n.close();
-      await deletePod(kube, n.name).catch(() => {});
-    }
-    nodes.length = 0;
-  },
+  }),
 );
 
 /** Requests of one verb on pods the API server has counted since it started. */
-async function podRequests(verb: string): Promise<number> {
-  const text = await (await cluster.kube.req("GET", "/metrics")).text();
+async function podRequests(kube: Kube, verb: string): Promise<number> {
+  const text = await (await kube.req("GET", "/metrics")).text();
   const fam = parseExposition(text, { wanted: new Set(["apiserver_request_total"]) })
     .get("apiserver_request_total");
   return (fam?.samples ?? [])
@@ -692,23 +768,22 @@ async function podRequests(verb: string): Promise<number> {
 Deno.test(
   "direct mode: nodes read on their own IPs with a token that may not use pods/proxy; one LIST, then the watch",
   opts,
-  async () => {
-    const kube = cluster.kube;
+  scenario(async ({ kube, nodes }) => {
     // a service account with list and watch on pods, and nothing else
     await serviceAccount(kube, "e2e-direct", [
       { apiGroups: [""], resources: ["pods"], verbs: ["list", "watch"] },
     ]);
-    await addNode("aws-node-d1", grow(1));
-    await addNode("aws-node-d2", grow(2));
-    const closed = await addNode("aws-node-d-closed", () => {}, false);
-    const lists = await podRequests("LIST");
+    await nodes.add("aws-node-d1", grow(1));
+    await nodes.add("aws-node-d2", grow(2));
+    const closed = await nodes.add("aws-node-d-closed", () => {}, false);
+    const lists = await podRequests(kube, "LIST");
     const run = await runHelper(
       ["--interval", "2", "--scrape-via", "direct"],
       { AWS_CLUSTER_ID: "e2e-direct", KUBECONFIG_AUTH: await mintToken(kube, "e2e-direct") },
       5,
       async (n) => {
         // a node joining mid-run reaches the helper through the watch
-        if (n === 2) await addNode("aws-node-d3", grow(3));
+        if (n === 2) await nodes.add("aws-node-d3", grow(3));
       },
     );
     assertEquals(run.code, 0, run.stderr.join("\n"));
@@ -724,28 +799,23 @@ Deno.test(
     const got = await readBack("e2e-direct", run);
     const starts = got.get("assignIPAddresses")?.t ?? [];
     assertEquals(starts.length, 5);
-    compare(got, expected(starts, nodes));
-    assert((nodes.find((x) => x.name === "aws-node-d3")?.served.length ?? 0) >= 2);
+    compare(got, expected(starts, nodes.list));
+    assert((nodes.list.find((x) => x.name === "aws-node-d3")?.served.length ?? 0) >= 2);
     // five cycles and a pod added: the API server saw one LIST of pods (the first)
-    assertEquals((await podRequests("LIST")) - lists, 1);
-    for (const x of nodes) {
-      x.close();
-      await deletePod(kube, x.name).catch(() => {});
-    }
-    nodes.length = 0;
-  },
+    assertEquals((await podRequests(kube, "LIST")) - lists, 1);
+  }),
 );
 
 Deno.test(
   "the watch cut by an API server restart: cycles go on with the last known pods, no increase lost or doubled",
   opts,
-  async () => {
-    await addNode("aws-node-r1", grow(1));
-    await addNode("aws-node-r2", grow(2));
+  scenario(async ({ nodes, token }) => {
+    await nodes.add("aws-node-r1", grow(1));
+    await nodes.add("aws-node-r2", grow(2));
     let restarted = false;
     const run = await runHelper(
       ["--interval", "2"],
-      { AWS_CLUSTER_ID: "e2e-restart" },
+      { AWS_CLUSTER_ID: "e2e-restart", KUBECONFIG_AUTH: await token() },
       10,
       async (n) => {
         if (n === 2) {
@@ -754,7 +824,7 @@ Deno.test(
           restarted = true;
         }
         // a node joining after the restart arrives through the resumed watch
-        if (n === 5 && restarted) await addNode("aws-node-r3", grow(3));
+        if (n === 5 && restarted) await nodes.add("aws-node-r3", grow(3));
       },
     );
     assertEquals(run.code, 0, run.stderr.join("\n"));
@@ -773,25 +843,25 @@ Deno.test(
     assert(starts.length >= 4 && starts.length < 10, `${starts.length} cycles published`);
     // a cycle slowed by the API server's return can run past the next one's
     // 1 s timestamp: assign the bodies by the helper's own cycle lines
-    compare(got, expected(starts, nodes, cycleByLog(run)));
+    compare(got, expected(starts, nodes.list, cycleByLog(run)));
     // every increase the nodes made after their first scrape is in CloudWatch, once
     const total = (got.get("addReqCount")?.v ?? []).reduce((a, b) => a + b, 0);
-    const served = nodes.reduce((a, x) => {
+    const served = nodes.list.reduce((a, x) => {
       const s = x.served;
       return a + ((s.at(-1)?.figures.addReq ?? 0) - (s[0]?.figures.addReq ?? 0));
     }, 0);
     assertEquals(total, served);
-    assert((nodes.find((x) => x.name === "aws-node-r3")?.served.length ?? 0) >= 2);
-    await removeNodes();
-  },
+    assert((nodes.list.find((x) => x.name === "aws-node-r3")?.served.length ?? 0) >= 2);
+  }),
 );
 
 Deno.test(
   "--subnets: moto's subnets of the real Nodes' instances, published as moto counts them, and again after a new ENI; RBAC denied warns and goes on",
   opts,
-  async () => {
-    const kube = cluster.kube;
+  scenario(async ({ kube, nodes, token }) => {
     const ec2 = new EC2Client({ region: REGION, endpoint: MOTO_URL, credentials: AWS_CREDS });
+    // cluster objects this scenario makes, deleted at its end: Nodes, the subnets' RBAC
+    const made: string[] = [];
     try {
       // a VPC with two subnets; three instances, one with a second ENI in the other subnet
       const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: "10.50.0.0/16" }));
@@ -820,6 +890,7 @@ Deno.test(
       const ids = [await run(subnetA), await run(subnetA), await run(subnetB)];
       // the real API server's Nodes carry those instances as their providerIDs
       for (const [i, id] of ids.entries()) {
+        made.push(`/api/v1/nodes/ip-10-50-${i}-1.ec2.internal`);
         await kube.json("POST", "/api/v1/nodes", {
           apiVersion: "v1",
           kind: "Node",
@@ -835,18 +906,16 @@ Deno.test(
       // deploy/subnets-rbac.yaml, for real, on deploy.yaml's account
       const extra = loadAll(
         Deno.readTextFileSync(new URL("../../deploy/subnets-rbac.yaml", import.meta.url)),
-      ) as { kind: string }[];
+      ) as { kind: string; metadata: { name: string } }[];
       for (const d of extra.filter((x) => x)) {
-        await kube.json(
-          "POST",
-          `/apis/rbac.authorization.k8s.io/v1/${
-            d.kind === "ClusterRole" ? "clusterroles" : "clusterrolebindings"
-          }`,
-          d,
-        );
+        const path = `/apis/rbac.authorization.k8s.io/v1/${
+          d.kind === "ClusterRole" ? "clusterroles" : "clusterrolebindings"
+        }`;
+        made.push(`${path}/${d.metadata.name}`);
+        await kube.json("POST", path, d);
       }
-      await addNode("aws-node-sn1", grow(1));
-      await addNode("aws-node-sn2", grow(2));
+      await nodes.add("aws-node-sn1", grow(1));
+      await nodes.add("aws-node-sn2", grow(2));
       let after: Map<string | undefined, number | undefined> | undefined;
       const helper = await runHelper(
         [
@@ -860,7 +929,7 @@ Deno.test(
           "--cluster-id",
           "e2e-subnets",
         ],
-        { AWS_EC2_METADATA_DISABLED: "true" },
+        { AWS_EC2_METADATA_DISABLED: "true", KUBECONFIG_AUTH: await token() },
         9,
         async (n) => {
           if (n !== 2) return;
@@ -960,16 +1029,17 @@ Deno.test(
       assertEquals(got.get("assignIPAddresses")?.v.length, 1);
     } finally {
       ec2.destroy();
+      for (const path of made.reverse()) await kube.json("DELETE", path).catch(() => {});
     }
-  },
+  }),
 );
 
 Deno.test(
   "two replicas with leader election (the chart's Role, applied above): SIGKILL, SIGTERM and an API server outage; never two datapoints for one second",
   opts,
-  async () => {
-    await addNode("aws-node-ha1", grow(1));
-    await addNode("aws-node-ha2", grow(2));
+  scenario(async ({ nodes, token }) => {
+    await nodes.add("aws-node-ha1", grow(1));
+    await nodes.add("aws-node-ha2", grow(2));
     // direct mode: scrapes go on while the API server is away, so only the lease stops a leader
     const args = [
       "--interval",
@@ -984,90 +1054,116 @@ Deno.test(
       "--cluster-id",
       "e2e-ha",
     ];
-    const env = (pod: string) => ({ AWS_EC2_METADATA_DISABLED: "true", POD_NAME: pod });
+    const auth = await token();
+    const env = (pod: string) => ({
+      AWS_EC2_METADATA_DISABLED: "true",
+      POD_NAME: pod,
+      KUBECONFIG_AUTH: auth,
+    });
+    // every replica is gone at the end, whatever failed
+    const replicas: Replica[] = [];
+    const start = (pod: string) => {
+      const r = new Replica(args, env(pod));
+      replicas.push(r);
+      return r;
+    };
     const leader = /^became the leader/;
     const cycle = /^cycle: /;
     const published = /^published \d+ datums to CloudWatch/;
-    const t0 = Date.now();
-    const a = new Replica(args, env("helper-a"));
-    await a.next(leader);
-    const b = new Replica(args, env("helper-b"));
-    await b.next(/^lease holder: helper-a_/);
-    await a.next(published, (await a.next(cycle)) + 3_000);
-    // 1. SIGKILL the leader: the standby publishes within 20 s
-    const killed = Date.now();
-    a.child.kill("SIGKILL");
-    await a.done;
-    const bLeads = await b.next(leader, killed);
-    const bPublishes = await b.next(published, killed);
-    const killTakeover = bPublishes - killed;
-    console.log(
-      `SIGKILL: the standby led after ${((bLeads - killed) / 1000).toFixed(1)} s and published ` +
-        `after ${(killTakeover / 1000).toFixed(1)} s`,
-    );
-    assert(killTakeover < 20_000, `${killTakeover} ms:\n${b.text()}`);
-    // 2. a new replica stands by; SIGTERM the leader: the standby publishes within 5 s
-    const c = new Replica(args, env("helper-c"));
-    await c.next(/^lease holder: helper-b_/);
-    await b.next(published, Date.now() + 2_000);
-    const termed = Date.now();
-    b.child.kill("SIGTERM");
-    const bStatus = await b.done;
-    assertEquals(bStatus.code, 0, b.text());
-    assert(b.lines.some((l) => l.msg.startsWith("released the lease")), b.text());
-    const cPublishes = await c.next(published, termed);
-    const termTakeover = cPublishes - termed;
-    console.log(`SIGTERM: the standby published after ${(termTakeover / 1000).toFixed(1)} s`);
-    assert(termTakeover < 5_000, `${termTakeover} ms:\n${c.text()}`);
-    // 3. the API server away longer than the renew deadline: the leader stops before its lease
-    //    could expire (≥ 13 s after the stop, the last renewal being at most 2 s before it)
-    const d = new Replica(args, env("helper-d"));
-    await d.next(/^lease holder: helper-c_/);
-    await c.next(published, Date.now() + 2_000);
-    const down = Date.now();
-    const restart = cluster.restartApiServer(20_000);
-    const lost = await c.next(/^lost the leadership/, down);
-    console.log(`API server down: the leader stopped after ${((lost - down) / 1000).toFixed(1)} s`);
-    assert(lost - down <= 12_500, `${lost - down} ms:\n${c.text()}`);
-    // no cycle of the old leader after it gave up
-    assert(c.lines.every((l) => !(cycle.test(l.msg) && l.at > lost + 500)), c.text());
-    await restart;
-    const back = await Promise.race([c.next(published, lost), d.next(published, lost)]);
-    console.log(
-      `API server back: a leader published again ${
-        ((back - down) / 1000).toFixed(1)
-      } s after the stop`,
-    );
-    for (const r of [c, d]) r.child.kill("SIGTERM");
-    for (const r of [c, d]) assertEquals((await r.done).code, 0, r.text());
-    // 4. over the whole run, one datapoint a second at most, whichever replica sent it
-    const counts = await cw.send(
-      new GetMetricDataCommand({
-        StartTime: new Date(Math.floor(t0 / 1000) * 1000 - 2000),
-        EndTime: new Date(Date.now() + 2000),
-        ScanBy: "TimestampAscending",
-        MetricDataQueries: PUBLISHED.map((name, i) => ({
-          Id: `m${i}`,
-          MetricStat: {
-            Metric: {
-              Namespace: "Kubernetes",
-              MetricName: name,
-              Dimensions: [{ Name: "CLUSTER_ID", Value: "e2e-ha" }],
+    try {
+      const t0 = Date.now();
+      const a = start("helper-a");
+      await a.next(leader);
+      const b = start("helper-b");
+      await b.next(/^lease holder: helper-a_/);
+      await a.next(published, (await a.next(cycle)) + 3_000);
+      // 1. SIGKILL the leader: the standby publishes within 20 s
+      const killed = Date.now();
+      a.child.kill("SIGKILL");
+      await a.done;
+      const bLeads = await b.next(leader, killed);
+      const bPublishes = await b.next(published, killed);
+      const killTakeover = bPublishes - killed;
+      console.log(
+        `SIGKILL: the standby led after ${((bLeads - killed) / 1000).toFixed(1)} s and published ` +
+          `after ${(killTakeover / 1000).toFixed(1)} s`,
+      );
+      assert(killTakeover < 20_000, `${killTakeover} ms:\n${b.text()}`);
+      // 2. a new replica stands by; SIGTERM the leader: the standby publishes within 5 s
+      const c = start("helper-c");
+      await c.next(/^lease holder: helper-b_/);
+      await b.next(published, Date.now() + 2_000);
+      const termed = Date.now();
+      b.child.kill("SIGTERM");
+      const bStatus = await b.done;
+      assertEquals(bStatus.code, 0, b.text());
+      assert(b.lines.some((l) => l.msg.startsWith("released the lease")), b.text());
+      const cPublishes = await c.next(published, termed);
+      const termTakeover = cPublishes - termed;
+      console.log(`SIGTERM: the standby published after ${(termTakeover / 1000).toFixed(1)} s`);
+      assert(termTakeover < 5_000, `${termTakeover} ms:\n${c.text()}`);
+      // 3. the API server away longer than the renew deadline: the leader stops before its lease
+      //    could expire (≥ 13 s after the stop, the last renewal being at most 2 s before it)
+      const d = start("helper-d");
+      await d.next(/^lease holder: helper-c_/);
+      await c.next(published, Date.now() + 2_000);
+      const down = Date.now();
+      const restart = cluster.restartApiServer(20_000);
+      const lost = await c.next(/^lost the leadership/, down);
+      console.log(
+        `API server down: the leader stopped after ${((lost - down) / 1000).toFixed(1)} s`,
+      );
+      assert(lost - down <= 12_500, `${lost - down} ms:\n${c.text()}`);
+      // no cycle of the old leader after it gave up
+      assert(c.lines.every((l) => !(cycle.test(l.msg) && l.at > lost + 500)), c.text());
+      await restart;
+      const back = await Promise.race([c.next(published, lost), d.next(published, lost)]);
+      console.log(
+        `API server back: a leader published again ${
+          ((back - down) / 1000).toFixed(1)
+        } s after the stop`,
+      );
+      for (const r of [c, d]) r.child.kill("SIGTERM");
+      for (const r of [c, d]) assertEquals((await r.done).code, 0, r.text());
+      // 4. over the whole run, one datapoint a second at most, whichever replica sent it
+      const counts = await cw.send(
+        new GetMetricDataCommand({
+          StartTime: new Date(Math.floor(t0 / 1000) * 1000 - 2000),
+          EndTime: new Date(Date.now() + 2000),
+          ScanBy: "TimestampAscending",
+          MetricDataQueries: PUBLISHED.map((name, i) => ({
+            Id: `m${i}`,
+            MetricStat: {
+              Metric: {
+                Namespace: "Kubernetes",
+                MetricName: name,
+                Dimensions: [{ Name: "CLUSTER_ID", Value: "e2e-ha" }],
+              },
+              Period: 1,
+              Stat: "SampleCount",
             },
-            Period: 1,
-            Stat: "SampleCount",
-          },
-        })),
-      }),
-    );
-    for (const r of counts.MetricDataResults ?? []) {
-      assert((r.Values ?? []).length > 10, `${r.Id}: ${r.Values}`);
-      assert((r.Values ?? []).every((v) => v === 1), `${r.Id}: ${r.Values}`);
+          })),
+        }),
+      );
+      for (const r of counts.MetricDataResults ?? []) {
+        assert((r.Values ?? []).length > 10, `${r.Id}: ${r.Values}`);
+        assert((r.Values ?? []).every((v) => v === 1), `${r.Id}: ${r.Values}`);
+      }
+    } finally {
+      for (const r of replicas) {
+        try {
+          r.child.kill("SIGKILL");
+        } catch {
+          // already gone
+        }
+        await r.done;
+      }
     }
-  },
+  }),
 );
 
 Deno.test("dashboard --alarms: read back with GetDashboard and DescribeAlarms", opts, async () => {
+  await env();
   const run = await runHelper(
     [
       "dashboard",
@@ -1122,11 +1218,4 @@ Deno.test("dashboard --alarms: read back with GetDashboard and DescribeAlarms", 
     util?.Metrics?.find((m) => m.Id === "utilization")?.Expression,
     "100 * assigned / max",
   );
-});
-
-Deno.test("environment stops", opts, async () => {
-  cw.destroy();
-  for (const n of nodes) n.close();
-  await cluster.stop();
-  Deno.removeSync(dir, { recursive: true });
 });

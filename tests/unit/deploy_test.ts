@@ -147,12 +147,14 @@ function allows(g: Grant, a: Attributes): boolean {
  * Every request the helper made to the (fake) API server in two cycles and
  * a shutdown, run as the Deployment runs it: its environment, in a pod in
  * kube-system, leader election on. On a driven fake clock: time moves only
- * while every loop waits (`sleepers` of them).
+ * while every loop waits (`sleepers` of them). It stops after 2 cycles, once
+ * the `watches` (resources) are open.
  */
 async function requestsOf(
   env: Record<string, string>,
   sleepers: number,
   extra: (w: World) => Partial<Runtime> = () => ({}),
+  watches: string[] = ["pods"],
 ): Promise<Attributes[]> {
   const w = await World.start();
   try {
@@ -165,8 +167,12 @@ async function requestsOf(
       clock,
       shutdown: stop.signal,
       extra: { podName: "cni-metrics-helper-7d9f", podNamespace: "kube-system", ...extra(w) },
-      // after 2 cycles, and once the pod watch is open
-      onCycle: () => void (++cycles === 2 && w.api.watched(1).then(() => stop.abort())),
+      // after 2 cycles, once the watches are open (else after the next cycle)
+      onCycle: () => {
+        const open = w.api.requests.map((r) => attributes(r.method, r.url))
+          .filter((a) => a.verb === "watch").map((a) => a.resource);
+        if (++cycles >= 2 && watches.every((x) => open.includes(x))) stop.abort();
+      },
     });
     await drive(clock, () => sleepers, running);
     assertEquals(await running, 0, w.logs.join("\n"));
@@ -255,6 +261,20 @@ Deno.test("RBAC: with --subnets, deploy.yaml and deploy/subnets-rbac.yaml grant 
   } finally {
     await ec2.close();
   }
+});
+
+Deno.test("RBAC: with BREAKDOWN, deploy.yaml and deploy/nodes-rbac.yaml grant every request", async () => {
+  const extra: Obj[] = loadAll(read("deploy/nodes-rbac.yaml")).filter((d: Obj) => d !== null);
+  const env = { ...deployEnv(), BREAKDOWN: "zone,nodegroup,instance-type" };
+  // the renewals and the cycles wait on the clock (the node watch waits on the server)
+  const requests = await requestsOf(env, 2, (w) => {
+    w.api.nodes.set("node-aws-node-a", "aws:///us-test-1a/i-0a");
+    w.api.labelNode("node-aws-node-a", { "topology.kubernetes.io/zone": "us-test-1a" });
+    return {};
+  }, ["pods", "nodes"]);
+  const denied = requests.filter((a) => !grants(docs).some((g) => allows(g, a))).map(show);
+  assertEquals([...new Set(denied)].sort(), ["list nodes", "watch nodes"]);
+  assertAuthorized(requests, grants([...docs, ...extra]), grants(extra));
 });
 
 Deno.test("every variable deploy.yaml sets is one the program reads, with a valid value", () => {

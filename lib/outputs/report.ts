@@ -109,7 +109,13 @@ function bar(used: number, of: number): string {
 function table(head: readonly string[], rows: readonly (readonly string[])[]): string[] {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: readonly string[]) =>
-    cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+    cells.map((
+      c,
+      i,
+    ) => (i === 0 || i === cells.length - 1
+      ? c.padEnd(widths[i] ?? 0)
+      : c.padStart(widths[i] ?? 0))
+    )
       .join("  ").trimEnd();
   return [line(head), ...rows.map(line)];
 }

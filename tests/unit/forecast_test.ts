@@ -69,7 +69,6 @@ Deno.test("free /28 blocks: the reserved addresses, scattered IPs, prefixes and 
   );
 });
 
-const H = 3_600_000;
 const T0 = Date.UTC(2026, 11, 4);
 /** Reads every 5 minutes over the last `hours`. */
 const series = (n: number, f: (i: number) => number, stepMs = 5 * 60_000): Read[] =>

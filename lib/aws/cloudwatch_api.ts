@@ -186,7 +186,9 @@ export async function putDashboard(
  */
 export async function putMetricAlarm(client: CloudWatchClient, input: AlarmInput): Promise<void> {
   try {
-    await client.send(new PutMetricAlarmCommand(input as unknown as PutMetricAlarmCommandInput));
+    // the alarm definitions are plain JSON in the API's shape (model/figures.ts declares them)
+    const plain: PutMetricAlarmCommandInput = JSON.parse(JSON.stringify(input));
+    await client.send(new PutMetricAlarmCommand(plain));
   } catch (e) {
     throw callError("PutMetricAlarm", e);
   }

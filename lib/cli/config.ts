@@ -191,7 +191,11 @@ function resolveFields(
       pending.delete(key);
     }
   };
-  const ctx: DefaultContext = { stderrIsTerminal, value };
+  const ctx: DefaultContext = {
+    stderrIsTerminal,
+    inPod: (env["KUBERNETES_SERVICE_HOST"] ?? "") !== "",
+    value,
+  };
   const fields: Partly = {};
   for (const key of OPTION_KEYS) setField(fields, key, value(key));
   if (!isComplete(fields)) throw new Error("an option of OPTIONS was not resolved");

@@ -145,6 +145,8 @@ export type Literal = string | number | boolean;
 export interface DefaultContext {
   /** Whether stderr is a terminal. */
   readonly stderrIsTerminal: boolean;
+  /** Whether the process runs in a pod (`KUBERNETES_SERVICE_HOST` is set). @default false */
+  readonly inPod?: boolean;
   /**
    * Another option's resolved value (a default derived from it).
    *
@@ -290,6 +292,43 @@ export function parseBreakdowns(text: string, name: string): readonly Breakdown[
     if (!out.includes(known)) out.push(known);
   }
   return out;
+}
+
+/** A namespace name as Kubernetes takes it (RFC 1123 label). */
+const NAMESPACE_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+function parseNamespace(text: string, name: string): string {
+  if (!NAMESPACE_NAME.test(text)) {
+    throw new ConfigError(
+      `${name} must be a namespace name (lowercase letters, digits and -, at most 63): got ` +
+        JSON.stringify(text.slice(0, 80)),
+    );
+  }
+  return text;
+}
+
+function parseDashboardName(text: string, name: string): string {
+  if (!/^[A-Za-z0-9_-]{1,255}$/.test(text)) {
+    throw new ConfigError(
+      `${name} must be a CloudWatch dashboard name (letters, digits, - and _, at most 255): ` +
+        `got ${JSON.stringify(text.slice(0, 80))}`,
+    );
+  }
+  return text;
+}
+
+/** `arn:<partition>:sns:<region>:<12-digit account>:<topic>` (a FIFO topic ends in .fifo). */
+const SNS_ARN =
+  /^arn:aws(?:-[a-z]+)*:sns:[a-z]{2}(?:-[a-z]+){1,3}-[0-9]{1,2}:[0-9]{12}:[A-Za-z0-9_-]{1,256}(?:\.fifo)?$/;
+
+function parseTopicArn(text: string, name: string): string {
+  if (text.length > 400 || !SNS_ARN.test(text)) {
+    throw new ConfigError(
+      `${name} must be an SNS topic ARN like arn:aws:sns:us-east-1:123456789012:cni-alarms: got ` +
+        JSON.stringify(text.slice(0, 80)),
+    );
+  }
+  return text;
 }
 
 function parseReportFormat(text: string, name: string): ReportFormat {
@@ -490,6 +529,7 @@ function onOff(
 const DEFAULT_SCRAPE_TIMEOUT_SECONDS = 10;
 /** The default `--listen`, as written. */
 const DEFAULT_LISTEN = ":61681";
+const LAPTOP_LISTEN = "127.0.0.1:61681";
 
 /**
  * Every option of the program, keyed by the config field it sets, in
@@ -528,7 +568,7 @@ export const OPTIONS: OptionTable = {
     commands: COLLECT_REPORT,
     help: "namespace of the aws-node pods",
     default: "kube-system",
-    parse: text,
+    parse: parseNamespace,
   },
   selector: {
     flag: "selector",
@@ -769,8 +809,11 @@ export const OPTIONS: OptionTable = {
     env: [],
     commands: COLLECT,
     help: "address of /metrics, /healthz, /readyz ([host]:port)",
-    default: () => parseListen(DEFAULT_LISTEN, "the default"),
-    defaultText: DEFAULT_LISTEN,
+    // in a pod every interface (the kubelet's probes and Prometheus reach the pod IP); on a
+    // laptop only the loopback: a workstation's helper is not for the network to read
+    default: (ctx) =>
+      parseListen(ctx.inPod === true ? DEFAULT_LISTEN : LAPTOP_LISTEN, "the default"),
+    defaultText: `${DEFAULT_LISTEN} in a pod, ${LAPTOP_LISTEN} outside one`,
     parse: parseListen,
     refused: [{
       when: (c) => c.once,
@@ -797,10 +840,10 @@ export const OPTIONS: OptionTable = {
     valueName: "NAME",
     env: [],
     commands: DASHBOARD,
-    help: "dashboard name",
+    help: "dashboard name (letters, digits, - and _, at most 255)",
     default: () => undefined,
     defaultText: "EKS-CNI-metrics-<cluster>",
-    parse: text,
+    parse: parseDashboardName,
   },
   alarms: onOff({
     flag: "alarms",
@@ -838,10 +881,10 @@ export const OPTIONS: OptionTable = {
     valueName: "ARN",
     env: [],
     commands: DASHBOARD,
-    help: "SNS topic the alarms notify",
+    help: "SNS topic the alarms notify (arn:aws:sns:<region>:<account>:<topic>)",
     default: () => undefined,
     defaultText: "none",
-    parse: text,
+    parse: parseTopicArn,
     refused: [{
       when: (c) => !c.alarms,
       reason: `does nothing without "--alarms": add "--alarms" or drop it`,

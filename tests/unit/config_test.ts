@@ -35,7 +35,11 @@ Deno.test("defaults match the existing contract", () => {
   assertEquals(c.dryRun, false);
   assertEquals(c.logLevel, "info");
   assertEquals(c.logFormat, "json");
-  assertEquals(c.listen, { hostname: "0.0.0.0", port: 61681 });
+  // outside a pod only the loopback; in a pod every interface
+  assertEquals(c.listen, { hostname: "127.0.0.1", port: 61681 });
+  const inPod = parseConfig([], { KUBERNETES_SERVICE_HOST: "10.100.0.1" });
+  assert(inPod.kind === "run");
+  assertEquals(inPod.config.listen, { hostname: "0.0.0.0", port: 61681 });
   assertEquals(c.bufferMaxDatums, 60480);
   assert(Object.isFrozen(c));
 });
@@ -393,7 +397,7 @@ const errors: [string, string[], Record<string, string>, string][] = [
   ],
   [
     "topic without alarms",
-    ["dashboard", "--alarm-topic-arn", "arn:aws:sns:us-east-1:1:t"],
+    ["dashboard", "--alarm-topic-arn", "arn:aws:sns:us-east-1:123456789012:t"],
     {},
     '"--alarm-topic-arn" does nothing without "--alarms": add "--alarms" or drop it',
   ],
@@ -565,7 +569,7 @@ const REFUSED: Readonly<Record<string, string[]>> = {
   "listen": ["--once", "--listen", ":1"],
   "buffer-max-datums": ["--no-cloudwatch", "--buffer-max-datums", "1"],
   "subnet-threshold": ["dashboard", "--alarms", "--subnet-threshold", "1"],
-  "alarm-topic-arn": ["dashboard", "--alarm-topic-arn", "arn:aws:sns:us-east-1:1:t"],
+  "alarm-topic-arn": ["dashboard", "--alarm-topic-arn", "arn:aws:sns:us-east-1:123456789012:t"],
   "breakdown-max-groups": ["--breakdown-max-groups", "5"],
 };
 
@@ -630,4 +634,39 @@ Deno.test("-h, -v, help and version; a command's --help shows that command's fla
   assert(dash.includes("  --alarms") && !dash.includes("  --interval "), dash);
   const report = helpText("1", "report");
   assert(report.includes("  --output FORMAT") && !report.includes("  --alarms"), report);
+});
+
+Deno.test("accepted silently no more: a topic that is no SNS ARN, a dashboard name CloudWatch refuses, a namespace Kubernetes refuses", () => {
+  const cases: [string[], string][] = [
+    [
+      ["dashboard", "--alarms", "--alarm-topic-arn", "not-an-arn"],
+      '"--alarm-topic-arn" must be an SNS topic ARN like ' +
+      'arn:aws:sns:us-east-1:123456789012:cni-alarms: got "not-an-arn"',
+    ],
+    [
+      ["dashboard", "--name", "has spaces/and:slashes"],
+      '"--name" must be a CloudWatch dashboard name (letters, digits, - and _, at most 255): got ' +
+      '"has spaces/and:slashes"',
+    ],
+    [
+      ["--namespace", "../../x"],
+      '"--namespace" must be a namespace name (lowercase letters, digits and -, at most 63): got ' +
+      '"../../x"',
+    ],
+  ];
+  for (const [args, message] of cases) {
+    assertEquals(assertThrows(() => parseConfig(args, {}), ConfigError).message, message);
+  }
+  const ok = parseConfig(
+    [
+      "dashboard",
+      "--alarms",
+      "--alarm-topic-arn",
+      "arn:aws-us-gov:sns:us-gov-west-1:123456789012:alarms.fifo",
+      "--name",
+      "EKS_CNI-prod",
+    ],
+    {},
+  );
+  assert(ok.kind === "run" && ok.config.dashboardName === "EKS_CNI-prod");
 });

@@ -85,8 +85,12 @@ export function parseConfig(
   const command = commandOf(positionals);
   for (const o of OPTION_LIST) {
     if (given[o.flag] !== undefined && !o.commands.includes(command)) {
+      // name the form that was typed: --no-cloudwatch, not --cloudwatch
+      const typed = !rawFlags.has(`--${o.flag}`) && rawFlags.has(`--no-${o.flag}`)
+        ? `no-${o.flag}`
+        : o.flag;
       throw new ConfigError(
-        `"--${o.flag}" is a flag of the ${o.commands.join(" and ")} command, not of ${command}`,
+        `"--${typed}" is a flag of the ${o.commands.join(" and ")} command, not of ${command}`,
       );
     }
     if (o.type === "boolean" && rawFlags.has(`--${o.flag}`) && rawFlags.has(`--no-${o.flag}`)) {

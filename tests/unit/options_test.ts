@@ -160,6 +160,10 @@ Deno.test("a flag of the other command is refused, naming the command that takes
     ],
     [
       ["dashboard", "--no-cloudwatch"],
+      '"--no-cloudwatch" is a flag of the collect command, not of dashboard',
+    ],
+    [
+      ["dashboard", "--cloudwatch"],
       '"--cloudwatch" is a flag of the collect command, not of dashboard',
     ],
   ];
